@@ -1,0 +1,88 @@
+"""The ``forecast`` command: ingest, data, fetch scb (and later backtest, report).
+
+Errors in the user's input (files, parameters) print one clear message and exit with code 2;
+nothing is written in that case.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from .errors import ForecastError
+from .paths import DEFAULT_SOURCES, PROCESSED_DIR, RAW_DIR
+
+
+def _cmd_ingest(args) -> int:
+    from .ingest import run_ingest, summary_lines
+    t0 = time.perf_counter()
+    res = run_ingest(Path(args.sources), Path(args.out))
+    print(f"ingest: {len(res.tables)} tables written to {args.out} in {time.perf_counter() - t0:.1f} s")
+    for line in summary_lines(res):
+        print("  " + line)
+    return 0
+
+
+def _cmd_data(args) -> int:
+    from .data import build_processed
+    t0 = time.perf_counter()
+    result = build_processed(Path(args.raw), Path(args.out))
+    for line in result.lines:
+        print(line)
+    print(f"data: {len(result.tables)} tables written to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0 if result.ok else 1
+
+
+def _cmd_fetch(args) -> int:
+    from . import regions, scb_api
+    codes = args.regions or list(regions.ADMISSION_REGION)
+    years = list(range(args.first_year, args.last_year + 1))
+    files = scb_api.fetch_population(Path(args.sources), codes, years, base_url=args.base_url,
+                                     pause=args.pause)
+    print(f"fetch scb: {len(files)} responses saved under {Path(args.sources) / 'scb' / 'pxweb'}; "
+          "run `forecast ingest` to add them to data/raw")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="forecast", description=(
+        "gymnasieprognos: cohorts, search patterns and places for the Stockholm admission region."))
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("ingest", help="publisher files -> tidy validated extracts in data/raw/")
+    s.add_argument("--sources", default=str(DEFAULT_SOURCES), help="folder with the publisher files (default: %(default)s)")
+    s.add_argument("--out", default=str(RAW_DIR), help="target folder (default: %(default)s)")
+    s.set_defaults(func=_cmd_ingest)
+
+    s = sub.add_parser("data", help="data/raw/ -> validated Parquet tables in data/processed/, with control totals")
+    s.add_argument("--raw", default=str(RAW_DIR), help="folder with the extracts (default: %(default)s)")
+    s.add_argument("--out", default=str(PROCESSED_DIR), help="target folder (default: %(default)s)")
+    s.set_defaults(func=_cmd_data)
+
+    s = sub.add_parser("fetch", help="download data from a publisher API")
+    fsub = s.add_subparsers(dest="publisher", required=True, metavar="PUBLISHER")
+    f = fsub.add_parser("scb", help="SCB PxWebApi v2, TAB638: population by municipality × single age × sex × year")
+    f.add_argument("--sources", default=str(DEFAULT_SOURCES), help="sources folder to save into (default: %(default)s)")
+    f.add_argument("--first-year", type=int, default=1999)
+    f.add_argument("--last-year", type=int, default=2024)
+    f.add_argument("--regions", nargs="*", help="municipality codes (default: the admission region)")
+    f.add_argument("--base-url", default="https://statistikdatabasen.scb.se/api/v2")
+    f.add_argument("--pause", type=float, default=0.5, help="seconds between requests")
+    f.set_defaults(func=_cmd_fetch)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ForecastError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
