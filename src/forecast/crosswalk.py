@@ -45,7 +45,10 @@ def normalise_name(name: str) -> str:
 def read_manual(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=MANUAL_COLUMNS)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot parse this CSV ({exc}); quote names that contain commas", file=path) from None
     missing = [c for c in MANUAL_COLUMNS if c not in df.columns]
     if missing:
         raise DataError("required column missing", file=path, column=missing[0])
@@ -54,6 +57,17 @@ def read_manual(path: Path) -> pd.DataFrame:
         raise DataError("skolenhetskod must be 8 digits and school_kommun_kod 4 digits", file=path,
                         column="skolenhetskod", examples=df[bad].head(5).to_dict("records"))
     return df
+
+
+def match_by_rules(name: str, cand: pd.DataFrame) -> tuple[list[str], str]:
+    """Apply the rules in order, first among units with coordinates, then among all units."""
+    low, norm = name.lower().strip(), normalise_name(name)
+    for pool in (cand[cand["has_coordinates"]], cand):
+        for rule, hit in (("exact", pool["low"] == low), ("normalised", pool["norm"] == norm),
+                          ("prefix", pool["norm"].str.startswith(norm + " ") & (len(norm) >= 4))):
+            if hit.any():
+                return sorted(set(pool.loc[hit, "skolenhetskod"])), rule
+    return [], "unmatched"
 
 
 def build_crosswalk(admissions: pd.DataFrame, units: pd.DataFrame, manual: pd.DataFrame,
@@ -84,12 +98,7 @@ def build_crosswalk(admissions: pd.DataFrame, units: pd.DataFrame, manual: pd.Da
         if (s.skola, s.school_kommun_kod) in man:
             codes, rule = man[(s.skola, s.school_kommun_kod)], "manual"
         else:
-            low, norm = s.skola.lower().strip(), normalise_name(s.skola)
-            for r, hit in (("exact", cand["low"] == low), ("normalised", cand["norm"] == norm),
-                           ("prefix", cand["norm"].str.startswith(norm + " ") & (len(norm) >= 4))):
-                if hit.any():
-                    codes, rule = sorted(set(cand.loc[hit, "skolenhetskod"])), r
-                    break
+            codes, rule = match_by_rules(s.skola, cand)
         if not codes:
             rows.append({"year": s.year, "skola": s.skola, "school_kommun_kod": s.school_kommun_kod,
                          "skolenhetskod": pd.NA, "rule": "unmatched", "weight": 1.0,

@@ -199,7 +199,7 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
 def _unit_universe(gy: pd.DataFrame, leavers: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     """Every known gymnasium unit name (coordinates only from the API snapshot)."""
     a = gy[["skolenhetskod", "skola", "kommun_kod", "pupils_latest"]].assign(
-        has_coordinates=gy["coordinate_flag"].eq("ok").to_numpy())
+        has_coordinates=gy["lat"].notna().to_numpy())
     others = pd.concat([leavers[["skolenhetskod", "skola", "kommun_kod"]],
                         staff[["skolenhetskod", "skola", "kommun_kod"]]]).drop_duplicates()
     others = others.merge(a[["skolenhetskod", "pupils_latest", "has_coordinates"]], on="skolenhetskod", how="left")

@@ -218,7 +218,8 @@ _add(Schema("sources", (
 
 
 def _examples(df: pd.DataFrame, mask, cols) -> list[str]:
-    rows = df.loc[mask, [c for c in cols if c in df.columns]].head(5)
+    cols = list(dict.fromkeys(c for c in cols if c in df.columns))
+    rows = df.loc[mask, cols].head(5)
     return [", ".join(f"{k}={v!r}" for k, v in r.items()) for r in rows.to_dict("records")]
 
 

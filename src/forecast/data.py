@@ -1,0 +1,112 @@
+"""``forecast data``: ``data/raw/*.csv`` -> validated Parquet tables in ``data/processed/``.
+
+Every table is validated against its schema (forecast.schemas) and the control totals below
+are checked before anything is written; on any failure ``data/processed/`` is left as it was.
+Also the one way in for the models and notebooks: :func:`load_table`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+from .files import format_csv, replace_dir_contents, staging_dir
+from .paths import PROCESSED_DIR, RAW_DIR
+from .schemas import SCHEMAS, validate
+
+TABLES = ("municipalities", "region_boundaries", "population_bands", "population_single_age",
+          "county_population", "county_births", "county_deaths", "municipal_totals",
+          "pupils_grundskola", "pupils_kommun", "gymnasium_units", "gymnasium_unit_programmes",
+          "grade9_schools", "admissions", "school_crosswalk", "leavers", "staff",
+          "gymnasium_costs", "sources")
+
+# Published reference figures (domain.md, provenance-population.md, provenance-schools.md §F).
+SCB_2019 = {"county_01": 2_377_081, "0180": 974_073}
+COUNTY_16_18 = {2015: 67_698, 2022: 85_065}
+ADMITTED_NATIONAL = {2021: 26_353, 2022: 27_246, 2023: 27_637}
+ADMITTED_TOLERANCE_PCT = 1.5
+
+
+@dataclass
+class BuildResult:
+    tables: dict[str, pd.DataFrame]
+    checks: pd.DataFrame
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks["ok"].all())
+
+
+def read_raw_table(raw_dir: Path, name: str, known_codes: set[str] | None = None) -> pd.DataFrame:
+    path = Path(raw_dir) / f"{name}.csv"
+    if not path.is_file():
+        raise DataError("extract missing; run `forecast ingest` (or `make data`)", file=path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError("is not UTF-8", file=path) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"cannot parse this CSV ({exc})", file=path) from None
+    return validate(df, SCHEMAS[name], source=path, known_codes=known_codes)
+
+
+def control_totals(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = []
+    sa = t["population_single_age"]
+    s19 = sa[sa.year == 2019]
+    county = int(s19[s19.kommun_kod.str.startswith("01")].population.sum())
+    rows.append(("SCB population 31 Dec 2019, Stockholm County", SCB_2019["county_01"], county, 0.0))
+    sthlm = int(s19[s19.kommun_kod == "0180"].population.sum())
+    rows.append(("SCB population 31 Dec 2019, Stockholm (0180)", SCB_2019["0180"], sthlm, 0.0))
+    b = t["population_bands"]
+    for year, expected in COUNTY_16_18.items():
+        v = int(b[(b.year == year) & (b.age_band == "16-18") & b.kommun_kod.str.startswith("01")].population.sum())
+        rows.append((f"16-18-year-olds {year}, Stockholm County (derived bands)", expected, v, 0.0))
+    a = t["admissions"]
+    for year, expected in ADMITTED_NATIONAL.items():
+        v = int(a[(a.year == year) & a.is_national & a.in_totals].admitted.sum())
+        rows.append((f"admitted to national programmes {year} (Storsthlm press release)", expected, v,
+                     ADMITTED_TOLERANCE_PCT))
+    df = pd.DataFrame(rows, columns=["check", "expected", "actual", "tolerance_pct"])
+    df["difference_pct"] = (100 * (df.actual - df.expected) / df.expected).round(3)
+    df["ok"] = df.difference_pct.abs() <= df.tolerance_pct
+    return df
+
+
+def build_processed(raw_dir: Path = RAW_DIR, out_dir: Path = PROCESSED_DIR) -> BuildResult:
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    muni = read_raw_table(raw_dir, "municipalities")
+    known = set(muni.kommun_kod)
+    tables = {"municipalities": muni}
+    for name in TABLES[1:]:
+        tables[name] = read_raw_table(raw_dir, name, known)
+    checks = control_totals(tables)
+    lines = ["control totals:"]
+    for r in checks.itertuples():
+        lines.append(f"  [{'ok' if r.ok else 'FAILED'}] {r.check}: expected {r.expected:,}, got {r.actual:,} "
+                     f"({r.difference_pct:+.2f}%, tolerance {r.tolerance_pct}%)")
+    result = BuildResult(tables, checks, lines)
+    if not result.ok:
+        failed = checks[~checks.ok]
+        raise DataError("control totals failed; data/processed left unchanged: "
+                        + "; ".join(f"{r.check} expected {r.expected}, got {r.actual}" for r in failed.itertuples()),
+                        file=raw_dir)
+    with staging_dir(out_dir) as tmp:
+        for name, df in tables.items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
+        (tmp / "control_totals.csv").write_bytes(format_csv(checks))
+        replace_dir_contents(tmp, out_dir)
+    return result
+
+
+def load_table(name: str, processed_dir: Path = PROCESSED_DIR) -> pd.DataFrame:
+    """Read one processed table (the models' and notebooks' way in)."""
+    if name not in SCHEMAS and name != "control_totals":
+        raise DataError(f"unknown table {name!r} (known: {', '.join(sorted(SCHEMAS))})")
+    path = Path(processed_dir) / f"{name}.parquet"
+    if not path.is_file():
+        raise DataError("processed table missing; run `make data`", file=path)
+    return pd.read_parquet(path)
