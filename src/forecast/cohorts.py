@@ -1,0 +1,114 @@
+"""Single-year population history, ages 0–19, by municipality and year (31 Dec).
+
+The only single-year municipal figures are SCB's for 2019 (and any years fetched with
+``forecast fetch scb``); every other year has exact age *bands* (0, 1–5, 6–12, 13–15, 16–18,
+19). :func:`build_single_age_history` splits each band into single ages in proportion to a
+*cohort proxy* for each age, then scales so the band total is kept exactly:
+
+=========  =====================================================================  ===========
+ages       proxy for age *a* at 31 Dec of year *t*                                 method
+=========  =====================================================================  ===========
+0, 19      the band is a single age                                                 exact
+1–6        the municipality's 0-year-olds at 31 Dec *t − a* (the same cohort)      births_lag
+7–15       pupils in grade *a − 6* in autumn *t* (Skolverket, school municipality)  grade_counts
+16–18      pupils in grade 9 in autumn *t − (a − 15)* (the same cohort at 15)        grade_counts
+any        where a proxy is missing: the county's single-age shares in year *t*    county_shares
+           (SCB county series, 1968–2015), else the band's 2019 shares             shares_2019
+=========  =====================================================================  ===========
+
+Where exact single ages exist (2019) they win. Rounding uses the largest-remainder method, so
+single ages sum to the exact band in every municipality and year. See docs/methods.md.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BANDS = {"0": (0, 0), "1-5": (1, 5), "6-12": (6, 12), "13-15": (13, 15), "16-18": (16, 18), "19": (19, 19)}
+MAX_AGE = 19
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Integers proportional to ``weights`` that sum exactly to ``total``."""
+    w = np.asarray(weights, dtype=float)
+    if total == 0:
+        return np.zeros(len(w), dtype=np.int64)
+    if w.sum() <= 0:
+        w = np.ones(len(w))
+    raw = total * w / w.sum()
+    base = np.floor(raw).astype(np.int64)
+    short = int(total - base.sum())
+    order = np.argsort(-(raw - base), kind="stable")
+    base[order[:short]] += 1
+    return base
+
+
+def _proxies(bands: pd.DataFrame, pupils: pd.DataFrame) -> dict:
+    """(kommun, year, age) -> proxy value, and where each came from."""
+    age0 = bands[bands.age_band == "0"].set_index(["kommun_kod", "year"])["population"].to_dict()
+    p = pupils[pupils.pupils.notna()].groupby(["kommun_kod", "school_year", "grade"])["pupils"].sum()
+    grade = p.to_dict()
+    return {"age0": age0, "grade": grade}
+
+
+def _proxy(kommun: str, year: int, age: int, px: dict):
+    if 1 <= age <= 6:
+        v = px["age0"].get((kommun, year - age))
+        return (float(v), "births_lag") if v is not None else (None, None)
+    if 7 <= age <= 15:
+        v = px["grade"].get((kommun, year, age - 6))
+        return (float(v), "grade_counts") if v is not None else (None, None)
+    if 16 <= age <= 18:
+        v = px["grade"].get((kommun, year - (age - 15), 9))
+        return (float(v), "grade_counts") if v is not None else (None, None)
+    return None, None
+
+
+def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupils: pd.DataFrame,
+                             municipalities, county: pd.DataFrame | None = None) -> pd.DataFrame:
+    """kommun_kod, year, age (0–19), population, method — for the given municipalities.
+
+    ``bands``: the population_bands table; ``single_age``: population_single_age (sexes are
+    summed); ``pupils``: pupils_grundskola. Years are those with every derived band.
+    """
+    codes = set(municipalities)
+    b = bands[bands.kommun_kod.isin(codes) & bands.age_band.isin(list(BANDS))]
+    wide = b.pivot_table(index=["kommun_kod", "year"], columns="age_band", values="population", aggfunc="first")
+    wide = wide.dropna(subset=list(BANDS))
+    sa = single_age[single_age.kommun_kod.isin(codes) & (single_age.age <= MAX_AGE)]
+    exact = sa.groupby(["kommun_kod", "year", "age"])["population"].sum()
+    exact_years = set(zip(*[exact.index.get_level_values(i) for i in (0, 1)])) if len(exact) else set()
+    ref_year = 2019 if 2019 in set(sa.year) else (int(sa.year.max()) if len(sa) else None)
+    ref = exact.xs(ref_year, level="year") if ref_year is not None else None
+    px = _proxies(b, pupils[pupils.kommun_kod.isin(codes)])
+    cty = {}
+    if county is not None and len(county):
+        cty = county[county.age <= MAX_AGE].groupby(["lan_kod", "year", "age"])["population"].sum().to_dict()
+
+    rows = []
+    for (kommun, year), r in wide.iterrows():
+        year = int(year)
+        if (kommun, year) in exact_years:
+            for age in range(MAX_AGE + 1):
+                rows.append((kommun, year, age, int(exact.get((kommun, year, age), 0)), "exact"))
+            continue
+        for band, (lo, hi) in BANDS.items():
+            total = int(r[band])
+            ages = list(range(lo, hi + 1))
+            if lo == hi:
+                rows.append((kommun, year, lo, total, "exact"))
+                continue
+            got = [_proxy(kommun, year, a, px) for a in ages]
+            if all(v is not None and v > 0 for v, _ in got):
+                weights = np.array([v for v, _ in got])
+                methods = [m for _, m in got]
+            elif all((kommun[:2], year, a) in cty for a in ages):
+                weights = np.array([float(cty[(kommun[:2], year, a)]) for a in ages])
+                methods = ["county_shares"] * len(ages)
+            else:
+                weights = np.array([float(ref.get((kommun, a), 0)) if ref is not None else 1.0 for a in ages])
+                methods = ["shares_2019"] * len(ages)
+            for a, n, m in zip(ages, largest_remainder(total, weights), methods):
+                rows.append((kommun, year, a, int(n), m))
+    out = pd.DataFrame(rows, columns=["kommun_kod", "year", "age", "population", "method"])
+    return out.sort_values(["kommun_kod", "year", "age"]).reset_index(drop=True)
