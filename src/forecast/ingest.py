@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import catalogue, crosswalk, regions
+from . import catalogue, crosswalk, regions, scb_api
 from .errors import DataError
 from .files import format_csv, replace_dir_contents, sha256_file, staging_dir
 from .paths import MANUAL_DIR, RAW_DIR
@@ -96,7 +96,6 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
     _need(sources, "kolada")
     t["population_bands"] = kolada.read_population_bands(sources, known)
     single = [scb.read_single_age_2019(_need(sources, "scb_single_age")[0], muni)]
-    from . import scb_api
     for p in _need(sources, "scb_pxweb"):
         single.append(scb_api.population_from_file(p, known))
     sa = pd.concat(single, ignore_index=True)

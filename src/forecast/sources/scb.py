@@ -1,6 +1,7 @@
 """SCB population files: single ages 2019, county series 1968–2015, municipal totals."""
 from __future__ import annotations
 
+import io
 import unicodedata
 from pathlib import Path
 
@@ -106,7 +107,6 @@ def read_municipal_totals(be_path: Path, fm_path: Path, municipalities: pd.DataF
     Returns the table and a list of notes (disagreements between the two files).
     """
     be_text = read_text_utf8(be_path)
-    import io
     be = pd.read_csv(io.StringIO(be_text), dtype=str, keep_default_na=False)
     require_columns(be, ["kommun"], be_path)
     years = [c for c in be.columns if c.isdigit()]
