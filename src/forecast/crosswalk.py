@@ -90,6 +90,7 @@ def build_crosswalk(admissions: pd.DataFrame, units: pd.DataFrame, manual: pd.Da
                         file=manual_path, column="skolenhetskod",
                         examples=unknown.head(5).to_dict("records"))
     man = manual.groupby(["skola", "school_kommun_kod"])["skolenhetskod"].apply(list).to_dict()
+    by_code = units.drop_duplicates("skolenhetskod").set_index("skolenhetskod")
 
     rows = []
     for s in schools.itertuples(index=False):
@@ -104,7 +105,7 @@ def build_crosswalk(admissions: pd.DataFrame, units: pd.DataFrame, manual: pd.Da
                          "skolenhetskod": pd.NA, "rule": "unmatched", "weight": 1.0,
                          "has_coordinates": False, "admitted": int(s.admitted)})
             continue
-        info = units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").loc[codes]
+        info = by_code.loc[codes]
         size = info["pupils_latest"].astype("Float64").fillna(0).astype(float)
         w = size / size.sum() if size.sum() > 0 else pd.Series(1.0 / len(codes), index=info.index)
         for code in codes:
