@@ -46,6 +46,38 @@ def _cmd_fetch(args) -> int:
     return 0
 
 
+def _cmd_backtest(args) -> int:
+    import json
+
+    from .backtest import backtest_grade9, run_backtest, scorecard, summarise
+    from .data import load_cohort_history, load_table
+    from .regions import ADMISSION_REGION
+    t0 = time.perf_counter()
+    hist = load_cohort_history(Path(args.processed))
+    bt = run_backtest(hist)
+    out = summarise(hist, bt, backtest_grade9(load_table("pupils_grundskola", Path(args.processed)), ADMISSION_REGION))
+    sc = scorecard(bt, "best", ADMISSION_REGION)
+    print(f"backtest: origins {out['origins'][0]}–{out['origins'][1]}, {len(bt):,} forecasts "
+          f"in {time.perf_counter() - t0:.1f} s; best method: {out['best_method']}")
+    print("MAPE 16–18-year-olds, admission-region municipalities (%), by horizon:")
+    for m, v in out["mape_16_18"].items():
+        print(f"  {m:<15}" + "".join(f"  h{h}: {x:5.2f}" for h, x in v.items()))
+    print("county (01):")
+    for m, v in out["county_mape_16_18"].items():
+        print(f"  {m:<15}" + "".join(f"  h{h}: {x:5.2f}" for h, x in v.items()))
+    print(f"interval coverage (out of sample): 80%: {out['coverage_80']}%, 95%: {out['coverage_95']}%")
+    if args.out:
+        from .files import format_csv, replace_dir_contents, staging_dir
+        dest = Path(args.out)
+        with staging_dir(dest) as tmp:
+            (tmp / "backtest.csv").write_bytes(format_csv(bt))
+            (tmp / "scorecard.csv").write_bytes(format_csv(sc))
+            (tmp / "summary.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+            replace_dir_contents(tmp, dest)
+        print(f"written to {dest}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="forecast", description=(
         "gymnasieprognos: cohorts, search patterns and places for the Stockholm admission region."))
@@ -60,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--raw", default=str(RAW_DIR), help="folder with the extracts (default: %(default)s)")
     s.add_argument("--out", default=str(PROCESSED_DIR), help="target folder (default: %(default)s)")
     s.set_defaults(func=_cmd_data)
+
+    s = sub.add_parser("backtest", help="rolling-origin backtest of the cohort methods (accuracy, coverage, scorecard)")
+    s.add_argument("--processed", default=str(PROCESSED_DIR), help="processed tables (default: %(default)s)")
+    s.add_argument("--out", help="folder to write backtest.csv, scorecard.csv and summary.json into")
+    s.set_defaults(func=_cmd_backtest)
 
     s = sub.add_parser("fetch", help="download data from a publisher API")
     fsub = s.add_subparsers(dest="publisher", required=True, metavar="PUBLISHER")

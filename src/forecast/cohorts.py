@@ -13,10 +13,14 @@ ages       proxy for age *a* at 31 Dec of year *t*                              
 7–15       pupils in grade *a − 6* in autumn *t* (Skolverket, school municipality)  grade_counts
 16–18      pupils in grade 9 in autumn *t − (a − 15)* (the same cohort at 15)        grade_counts
 any        where a proxy is missing: the county's single-age shares in year *t*    county_shares
-           (SCB county series, 1968–2015), else the band's 2019 shares             shares_2019
+           (SCB county series, 1968–2015), else the municipality's own exact        exact_shares
+           shares from the latest exact year <= *t*, else the county's shares      county_shares_latest
+           in the latest county year <= *t*
 =========  =====================================================================  ===========
 
-Where exact single ages exist (2019) they win. Rounding uses the largest-remainder method, so
+Where exact single ages exist (2019) they win. Every year is split using only data dated
+at or before that year, so a history truncated at an origin is the history a forecaster
+would have had then (the backtest relies on this). Rounding uses the largest-remainder method, so
 single ages sum to the exact band in every municipality and year. See docs/methods.md.
 """
 from __future__ import annotations
@@ -77,18 +81,23 @@ def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupi
     wide = wide.dropna(subset=list(BANDS))
     sa = single_age[single_age.kommun_kod.isin(codes) & (single_age.age <= MAX_AGE)]
     exact = sa.groupby(["kommun_kod", "year", "age"])["population"].sum()
-    exact_years = set(zip(*[exact.index.get_level_values(i) for i in (0, 1)])) if len(exact) else set()
-    ref_year = 2019 if 2019 in set(sa.year) else (int(sa.year.max()) if len(sa) else None)
-    ref = exact.xs(ref_year, level="year") if ref_year is not None else None
+    exact_years = sorted({(k, int(y)) for k, y in exact.index.droplevel("age")}) if len(exact) else []
+    exact_year_set = set(exact_years)
     px = _proxies(b, pupils[pupils.kommun_kod.isin(codes)])
     cty = {}
     if county is not None and len(county):
         cty = county[county.age <= MAX_AGE].groupby(["lan_kod", "year", "age"])["population"].sum().to_dict()
+    county_years = sorted({y for _, y, _ in cty})
+
+    def own_exact_year(kommun, year):
+        """The latest year <= ``year`` with exact single ages for ``kommun`` (no look-ahead)."""
+        ys = [y for k, y in exact_years if k == kommun and y <= year]
+        return max(ys) if ys else None
 
     rows = []
     for (kommun, year), r in wide.iterrows():
         year = int(year)
-        if (kommun, year) in exact_years:
+        if (kommun, year) in exact_year_set:
             for age in range(MAX_AGE + 1):
                 rows.append((kommun, year, age, int(exact.get((kommun, year, age), 0)), "exact"))
             continue
@@ -105,9 +114,14 @@ def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupi
             elif all((kommun[:2], year, a) in cty for a in ages):
                 weights = np.array([float(cty[(kommun[:2], year, a)]) for a in ages])
                 methods = ["county_shares"] * len(ages)
+            elif (ref_year := own_exact_year(kommun, year)) is not None:
+                weights = np.array([float(exact.get((kommun, ref_year, a), 0)) for a in ages])
+                methods = ["exact_shares"] * len(ages)
             else:
-                weights = np.array([float(ref.get((kommun, a), 0)) if ref is not None else 1.0 for a in ages])
-                methods = ["shares_2019"] * len(ages)
+                past = [y for y in county_years if y <= year]
+                cy = past[-1] if past else None
+                weights = np.array([float(cty.get((kommun[:2], cy, a), 1.0)) for a in ages])
+                methods = ["county_shares_latest"] * len(ages)
             for a, n, m in zip(ages, largest_remainder(total, weights), methods):
                 rows.append((kommun, year, a, int(n), m))
     out = pd.DataFrame(rows, columns=["kommun_kod", "year", "age", "population", "method"])

@@ -14,6 +14,7 @@ import pandas as pd
 from .errors import DataError
 from .files import format_csv, replace_dir_contents, staging_dir
 from .paths import PROCESSED_DIR, RAW_DIR
+from .cohorts import build_single_age_history
 from .schemas import SCHEMAS, validate
 
 TABLES = ("municipalities", "region_boundaries", "population_bands", "population_single_age",
@@ -84,18 +85,22 @@ def build_processed(raw_dir: Path = RAW_DIR, out_dir: Path = PROCESSED_DIR) -> B
     for name in TABLES[1:]:
         tables[name] = read_raw_table(raw_dir, name, known)
     checks = control_totals(tables)
+    history = build_single_age_history(tables["population_bands"], tables["population_single_age"],
+                                       tables["pupils_grundskola"], muni.kommun_kod,
+                                       tables["county_population"])
+    derived = {"cohort_history": validate(history, SCHEMAS["cohort_history"], source="cohort_history (derived)")}
     lines = ["control totals:"]
     for r in checks.itertuples():
         lines.append(f"  [{'ok' if r.ok else 'FAILED'}] {r.check}: expected {r.expected:,}, got {r.actual:,} "
                      f"({r.difference_pct:+.2f}%, tolerance {r.tolerance_pct}%)")
-    result = BuildResult(tables, checks, lines)
+    result = BuildResult(tables | derived, checks, lines)
     if not result.ok:
         failed = checks[~checks.ok]
         raise DataError("control totals failed; data/processed left unchanged: "
                         + "; ".join(f"{r.check} expected {r.expected}, got {r.actual}" for r in failed.itertuples()),
                         file=raw_dir)
     with staging_dir(out_dir) as tmp:
-        for name, df in tables.items():
+        for name, df in (tables | derived).items():
             df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
         (tmp / "control_totals.csv").write_bytes(format_csv(checks))
         replace_dir_contents(tmp, out_dir)
@@ -110,3 +115,9 @@ def load_table(name: str, processed_dir: Path = PROCESSED_DIR) -> pd.DataFrame:
     if not path.is_file():
         raise DataError("processed table missing; run `make data`", file=path)
     return pd.read_parquet(path)
+
+
+def load_cohort_history(processed_dir: Path = PROCESSED_DIR):
+    """The single-age history (municipality × year × age 0–19) as a CohortHistory."""
+    from .projection import CohortHistory
+    return CohortHistory.from_frame(load_table("cohort_history", processed_dir))

@@ -100,6 +100,16 @@ _add(Schema("population_single_age", (
 ), key=("kommun_kod", "year", "age", "sex"),
     doc="Population at 31 Dec by municipality, single age (100 = 100+) and sex (SCB)."))
 
+_add(Schema("cohort_history", (
+    _code4(), Column("year", "int", min=1990, max=2100), Column("age", "int", min=0, max=19),
+    _count("population"),
+    Column("method", "str", allowed=("exact", "births_lag", "grade_counts", "county_shares",
+                                      "exact_shares", "county_shares_latest"),
+           doc="how the single age was split from its band (docs/methods.md §1)"),
+), key=("kommun_kod", "year", "age"),
+    doc="Derived, processed only: single ages 0-19 at 31 Dec, split from the exact bands "
+        "(forecast.cohorts.build_single_age_history)."))
+
 _add(Schema("county_population", (
     Column("lan_kod", "str", pattern=r"\d{2}"), Column("year", "int", min=1960, max=2100),
     Column("age", "int", min=0, max=100), Column("sex", "str", allowed=SEXES), _count("population"),

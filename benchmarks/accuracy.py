@@ -1,0 +1,41 @@
+"""Backtest accuracy of the cohort methods on the real bundled data (issue 3).
+
+    python benchmarks/accuracy.py           # readable summary
+    python benchmarks/accuracy.py --json    # one JSON object (percent values)
+
+Rolling origins over the whole history (1999–2022: origins 2003–2021, horizons 1–10); every
+forecast sees only data up to its origin; parameters are chosen at each origin from earlier
+origins. Needs `make data` first.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from forecast.backtest import backtest_grade9, run_backtest, summarise
+from forecast.data import load_cohort_history, load_table
+from forecast.regions import ADMISSION_REGION
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    hist = load_cohort_history()
+    bt = run_backtest(hist)
+    g9 = backtest_grade9(load_table("pupils_grundskola"), ADMISSION_REGION)
+    out = summarise(hist, bt, g9)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""Rolling-origin backtest of the cohort methods: accuracy, method choice and interval widths.
+
+For an origin *T* every method sees only ``history.truncate(T)``; its forecasts for *T + h* are
+compared with the history's value then. Method parameters (window, κ) are chosen at each origin
+from the origins before it (nested), so no forecast has seen its own outcome. The same errors
+give the interval widths (:class:`forecast.projection.ErrorModel`), and their coverage is
+measured out of sample: the intervals for origin *T* are built only from errors whose outcomes
+were known at *T*.
+
+"Outcomes" are the exact 16–18 bands (Kolada, every year) and the reconstructed single age 16
+(exact in 2019, otherwise split from the bands; see docs/methods.md).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .projection import (METHODS, CohortHistory, ErrorModel, MethodParams, project_array, size_class)
+from .regions import ADMISSION_REGION
+
+WINDOWS = (3, 5, 8)
+KAPPAS = (100.0, 300.0, 1_000.0, 3_000.0, 10_000.0)
+SELECTION_HORIZONS = (1, 2, 3, 4, 5)
+MIN_SELECTION_ORIGINS = 3
+HORIZONS = tuple(range(1, 11))
+
+
+def candidates() -> list[tuple[str, MethodParams]]:
+    out = [("carry_forward", MethodParams()), ("linear", MethodParams(window=5))]
+    out += [("hamilton_perry", MethodParams(window=w)) for w in WINDOWS]
+    out += [("shrunk", MethodParams(window=w, kappa=k)) for w in WINDOWS for k in KAPPAS]
+    out += [("ensemble", MethodParams(window=w, kappa=k)) for w in WINDOWS for k in KAPPAS]
+    return out
+
+
+def _focus(hist: CohortHistory) -> np.ndarray:
+    """Municipalities the method choice is scored on: the admission region when present."""
+    m = np.isin(np.array(hist.codes), list(ADMISSION_REGION))
+    return m if m.any() else np.ones(len(hist.codes), dtype=bool)
+
+
+def forecast_errors(hist: CohortHistory, method: str, params: MethodParams, origins, horizons,
+                    outcome: CohortHistory | None = None) -> dict:
+    """{(origin, h): (forecast16_18 (K,), actual16_18 (K,), forecast16 (K,), actual16 (K,))}.
+
+    ``outcome`` (default ``hist``) holds the actual values; forecasts use ``hist.truncate(origin)``.
+    """
+    outcome = outcome or hist
+    last = int(outcome.years[-1])
+    res = {}
+    for o in origins:
+        hs = [h for h in horizons if o + h <= last]
+        if not hs:
+            continue
+        past = hist.truncate(o)
+        if past.pop.shape[1] < 3:
+            continue
+        X = project_array(past.pop, past.counties, max(hs), method, params)
+        for h in hs:
+            a = outcome.pop[:, outcome.years == o + h][:, 0]
+            res[(o, h)] = (X[:, h - 1, 16:19].sum(axis=1), a[:, 16:19].sum(axis=1), X[:, h - 1, 16], a[:, 16])
+    return res
+
+
+def _mape(f: np.ndarray, a: np.ndarray) -> float:
+    ok = (a > 0) & np.isfinite(f)
+    return float(np.mean(np.abs(f[ok] - a[ok]) / a[ok]) * 100)
+
+
+def select_method(hist: CohortHistory) -> tuple[str, MethodParams]:
+    """The candidate with the lowest mean 16–18 MAPE over horizons 1–5 on ``hist``'s own origins."""
+    return _select_cached(hist.codes, hist.years.tobytes(), hist.pop.tobytes(), hist.pop.shape)
+
+
+@lru_cache(maxsize=64)
+def _select_cached(codes, years_b, pop_b, shape):
+    hist = CohortHistory(codes, np.frombuffer(years_b, dtype=np.int64), np.frombuffer(pop_b).reshape(shape))
+    first, last = int(hist.years[0]), int(hist.years[-1])
+    origins = list(range(first + 2, last))
+    focus = _focus(hist)
+    if len(origins) < MIN_SELECTION_ORIGINS:
+        return "shrunk", MethodParams()
+    best, best_score = None, np.inf
+    for method, params in candidates():
+        errs = forecast_errors(hist, method, params, origins, SELECTION_HORIZONS)
+        if not errs:
+            continue
+        score = np.mean([_mape(f[focus], a[focus]) for f, a, _, _ in errs.values()])
+        if score < best_score - 1e-12:
+            best, best_score = (method, params), score
+    return best
+
+
+def build_error_model(hist: CohortHistory, method: str, params: MethodParams,
+                      horizons=HORIZONS) -> ErrorModel:
+    """Log errors of ``method`` from every origin of ``hist`` whose outcome ``hist`` contains."""
+    first, last = int(hist.years[0]), int(hist.years[-1])
+    errs = forecast_errors(hist, method, params, range(first + 2, last), horizons)
+    return error_model_from(errs, hist)
+
+
+def error_model_from(errs: dict, hist: CohortHistory) -> ErrorModel:
+    store: dict = {}
+    county = hist.counties == "01"
+    by_h3 = []
+    for (o, h), (f, a, f16, a16) in errs.items():
+        base = hist.pop[:, hist.years == o][:, 0, 16:19].sum(axis=1)
+        cls = size_class(base)
+        ok = (a > 0) & (f > 0) & (a16 > 0) & (f16 > 0)
+        e = np.log(np.where(ok, f, 1) / np.where(ok, a, 1))
+        e16 = np.log(np.where(ok, f16, 1) / np.where(ok, a16, 1))
+        for c in np.unique(cls):
+            m = ok & (cls == c)
+            store.setdefault(("band16_18", h, int(c)), []).append(e[m])
+            store.setdefault(("age16", h, int(c)), []).append(e16[m])
+        if county.any():
+            store.setdefault(("county_band16_18", h, 0), []).append([np.log(f[county].sum() / a[county].sum())])
+            store.setdefault(("county_age16", h, 0), []).append([np.log(f16[county].sum() / a16[county].sum())])
+        if h == 3:
+            by_h3.append(np.where(ok, e, np.nan))
+    errors = {k: np.concatenate([np.asarray(x, dtype=float) for x in v]) for k, v in store.items()}
+    return ErrorModel(errors=errors, rho=_common_share(by_h3))
+
+
+def _common_share(rows: list[np.ndarray]) -> float:
+    """Share of error variance common to all municipalities (average pairwise correlation)."""
+    if len(rows) < 3:
+        return 0.5
+    E = np.vstack(rows)
+    E = E[:, ~np.isnan(E).any(axis=0)]
+    K = E.shape[1]
+    if K < 2:
+        return 0.5
+    var_each = E.var(axis=0).mean()
+    var_mean = E.mean(axis=1).var()
+    if var_each <= 0:
+        return 0.5
+    rho = (var_mean / var_each - 1 / K) / (1 - 1 / K)
+    return float(np.clip(rho, 0.0, 0.95))
+
+
+def run_backtest(hist: CohortHistory, origins=None, horizons=HORIZONS, methods=METHODS + ("best",),
+                 ) -> pd.DataFrame:
+    """One row per method × origin × horizon × municipality: forecast and actual (16–18 and 16).
+
+    Parameters of the tuned methods and the 'best' choice are selected at each origin from the
+    history up to that origin only.
+    """
+    first, last = int(hist.years[0]), int(hist.years[-1])
+    origins = list(origins) if origins is not None else list(range(first + 4, last))
+    frames = []
+    for o in origins:
+        past = hist.truncate(o)
+        best_method, best_params = select_method(past)
+        for method in methods:
+            if method == "best":
+                m, p = best_method, best_params
+            elif method in ("shrunk", "ensemble", "hamilton_perry") and best_method == method:
+                m, p = method, best_params
+            elif method in ("shrunk", "ensemble", "hamilton_perry"):
+                m, p = method, _select_within(past, method)
+            else:
+                m, p = method, MethodParams()
+            errs = forecast_errors(hist, m, p, [o], horizons)
+            for (oo, h), (f, a, f16, a16) in errs.items():
+                frames.append(pd.DataFrame({
+                    "method": method, "chosen": m, "window": p.window, "kappa": p.kappa,
+                    "origin": oo, "horizon": h, "kommun_kod": hist.codes,
+                    "forecast16_18": f, "actual16_18": a, "forecast16": f16, "actual16": a16}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _select_within(hist: CohortHistory, method: str) -> MethodParams:
+    return _select_within_cached(method, hist.codes, hist.years.tobytes(), hist.pop.tobytes(), hist.pop.shape)
+
+
+@lru_cache(maxsize=256)
+def _select_within_cached(method, codes, years_b, pop_b, shape):
+    hist = CohortHistory(codes, np.frombuffer(years_b, dtype=np.int64), np.frombuffer(pop_b).reshape(shape))
+    first, last = int(hist.years[0]), int(hist.years[-1])
+    origins = list(range(first + 2, last))
+    focus = _focus(hist)
+    if len(origins) < MIN_SELECTION_ORIGINS:
+        return MethodParams()
+    best, best_score = MethodParams(), np.inf
+    for m, params in candidates():
+        if m != method:
+            continue
+        errs = forecast_errors(hist, m, params, origins, SELECTION_HORIZONS)
+        score = np.mean([_mape(f[focus], a[focus]) for f, a, _, _ in errs.values()]) if errs else np.inf
+        if score < best_score - 1e-12:
+            best, best_score = params, score
+    return best
+
+
+def accuracy_table(bt: pd.DataFrame, codes=None, value: str = "16_18") -> pd.DataFrame:
+    """MAPE, MedAPE, MALPE (bias) and population-weighted APE per method × horizon (percent)."""
+    d = bt if codes is None else bt[bt.kommun_kod.isin(list(codes))]
+    f, a = d[f"forecast{value}"], d[f"actual{value}"]
+    d = d.assign(ape=(f - a).abs() / a * 100, alpe=(f - a) / a * 100, abs_err=(f - a).abs(), act=a)
+    g = d[a > 0].groupby(["method", "horizon"])
+    out = g.agg(mape=("ape", "mean"), medape=("ape", "median"), malpe=("alpe", "mean"),
+                abs_err=("abs_err", "sum"), act=("act", "sum"), n=("ape", "size"))
+    out["weighted_ape"] = out.abs_err / out.act * 100
+    return out.drop(columns=["abs_err", "act"]).reset_index()
+
+
+def county_accuracy(bt: pd.DataFrame, county: str = "01") -> pd.DataFrame:
+    d = bt[bt.kommun_kod.str[:2] == county]
+    s = d.groupby(["method", "origin", "horizon"])[["forecast16_18", "actual16_18"]].sum().reset_index()
+    s["ape"] = (s.forecast16_18 - s.actual16_18).abs() / s.actual16_18 * 100
+    s["alpe"] = (s.forecast16_18 - s.actual16_18) / s.actual16_18 * 100
+    return s.groupby(["method", "horizon"]).agg(mape=("ape", "mean"), malpe=("alpe", "mean"),
+                                                n=("ape", "size")).reset_index()
+
+
+def scorecard(bt: pd.DataFrame, method: str = "best", codes=None) -> pd.DataFrame:
+    """England-style scorecard: per municipality, 16–18 error 1 and 3 years ahead (percent).
+
+    ``latest_1y`` / ``latest_3y``: the signed error of the forecasts for the latest year with an
+    outcome, made 1 and 3 years before it; ``mape_1y`` / ``mape_3y``: over every origin.
+    """
+    d = bt[bt.method == method]
+    if codes is not None:
+        d = d[d.kommun_kod.isin(list(codes))]
+    d = d.assign(pe=(d.forecast16_18 - d.actual16_18) / d.actual16_18 * 100)
+    last = int((d.origin + d.horizon).max())
+    rows = []
+    for code, g in d.groupby("kommun_kod"):
+        r = {"kommun_kod": code}
+        for h in (1, 3):
+            gh = g[g.horizon == h]
+            r[f"mape_{h}y"] = float(gh.pe.abs().mean())
+            lat = gh[gh.origin + h == last]
+            r[f"latest_{h}y"] = float(lat.pe.iloc[0]) if len(lat) else np.nan
+        rows.append(r)
+    out = pd.DataFrame(rows)
+    out.attrs["outcome_year"] = last
+    return out
+
+
+def interval_coverage(hist: CohortHistory, bt: pd.DataFrame, method: str = "best", codes=None,
+                      min_errors: int = 20) -> dict:
+    """Out-of-sample coverage of the 80% and 95% intervals for the 16–18 band.
+
+    For each origin *T*, the error model is built from the errors (same method) of origins
+    *o* < *T* with *o + h* ≤ *T*; the interval for *T + h* is checked against the outcome.
+    """
+    d = bt[bt.method == method]
+    mask = np.isin(np.array(hist.codes), list(codes)) if codes is not None else np.ones(len(hist.codes), bool)
+    hits = {80: [], 95: []}
+    for T in sorted(d.origin.unique()):
+        past = hist.truncate(int(T))
+        prior = d[(d.origin < T) & (d.origin + d.horizon <= T)]
+        if prior.empty:
+            continue
+        errs = {}
+        for (o, h), g in prior.groupby(["origin", "horizon"]):
+            g = g.set_index("kommun_kod").reindex(hist.codes)
+            errs[(int(o), int(h))] = (g.forecast16_18.to_numpy(), g.actual16_18.to_numpy(),
+                                      g.forecast16.to_numpy(), g.actual16.to_numpy())
+        em = error_model_from(errs, past)
+        cur = d[d.origin == T].set_index(["horizon", "kommun_kod"])
+        cls = size_class(past.pop[:, -1, 16:19].sum(axis=1))
+        for h in sorted(cur.index.get_level_values(0).unique()):
+            if sum(len(v) for (q, hh, _), v in em.errors.items() if q == "band16_18" and hh == h) < min_errors:
+                continue
+            g = cur.loc[h].reindex(hist.codes)
+            for k in np.flatnonzero(mask):
+                f, a = g.forecast16_18.iloc[k], g.actual16_18.iloc[k]
+                if not (a > 0 and f > 0):
+                    continue
+                for lvl in (80, 95):
+                    lo, hi = em.interval("band16_18", int(h), int(cls[k]), lvl)
+                    hits[lvl].append(f * lo <= a <= f * hi)
+    return {f"coverage_{lvl}": float(np.mean(v) * 100) if v else float("nan") for lvl, v in hits.items()} | {
+        "coverage_n": len(hits[80])}
+
+
+def backtest_grade9(pupils: pd.DataFrame, codes, window: int = 3, horizons=range(1, 9)) -> pd.DataFrame:
+    """Grade-9 pupils per (school) municipality, h = 1–8 years ahead, from grade 9 − h at the origin.
+
+    Methods: carry_forward (grade 9 − h pupils keep their number) and grade_progression (the
+    product of the grade-progression ratios g → g + 1, pooled over the last ``window`` years).
+    """
+    p = pupils[pupils.kommun_kod.isin(list(codes)) & pupils.pupils.notna()]
+    p = p.groupby(["kommun_kod", "school_year", "grade"])["pupils"].sum()
+    years = sorted(p.index.get_level_values(1).unique())
+    codes = sorted(p.index.get_level_values(0).unique())
+    G = p.reindex(pd.MultiIndex.from_product([codes, years, range(1, 10)])).fillna(0).to_numpy()
+    G = G.reshape(len(codes), len(years), 9)
+    rows = []
+    for i, o in enumerate(years):
+        if i < window:
+            continue
+        num = G[:, i - window + 1:i + 1, 1:].sum(axis=1)
+        den = G[:, i - window:i, :-1].sum(axis=1)
+        gpr = np.where(den > 0, num / np.maximum(den, 1), 1.0)
+        for h in horizons:
+            if i + h >= len(years):
+                continue
+            start = 9 - h
+            actual = G[:, i + h, 8]
+            cf = G[:, i, start - 1]
+            gp = cf * np.prod(gpr[:, start - 1:8], axis=1)
+            for m, f in (("carry_forward", cf), ("grade_progression", gp)):
+                rows.append(pd.DataFrame({"method": m, "origin": o, "horizon": h, "kommun_kod": codes,
+                                          "forecast": f, "actual": actual}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def summarise(hist: CohortHistory, bt: pd.DataFrame, grade9: pd.DataFrame | None = None,
+              codes=ADMISSION_REGION) -> dict:
+    """The headline figures (percent): what ``benchmarks/accuracy.py --json`` prints."""
+    acc = accuracy_table(bt, codes)
+    acc_all = accuracy_table(bt)
+    cty = county_accuracy(bt)
+
+    def by_method(t, col="mape"):
+        return {m: {str(h): round(float(v), 3) for h, v in g.set_index("horizon")[col].items()
+                    if h in (1, 3, 5, 10)} for m, g in t.groupby("method")}
+
+    mean15 = acc[acc.horizon <= 5].groupby("method").mape.mean()
+    real = mean15.drop(labels=["best"], errors="ignore")
+    cf = acc[acc.method == "carry_forward"].set_index("horizon").mape
+    best = acc[acc.method == "best"].set_index("horizon").mape
+    out = {
+        "municipalities": "admission region (28)" if codes is not None else "all",
+        "origins": [int(bt.origin.min()), int(bt.origin.max())],
+        "mape_16_18": by_method(acc),
+        "medape_16_18": by_method(acc, "medape"),
+        "malpe_16_18": by_method(acc, "malpe"),
+        "weighted_ape_16_18": by_method(acc, "weighted_ape"),
+        "mape_16_18_all_290": by_method(acc_all),
+        "county_mape_16_18": by_method(cty),
+        "county_malpe_16_18": by_method(cty, "malpe"),
+        "best_vs_carry_forward_pct_lower": {str(h): round(float((1 - best[h] / cf[h]) * 100), 1)
+                                            for h in (3, 4, 5) if h in best.index},
+        "best_method": str(real.idxmin()),
+        "chosen_at_latest_origin": str(bt[(bt.method == "best") & (bt.origin == bt.origin.max())].chosen.iloc[0]),
+    }
+    out |= {k: (round(v, 2) if isinstance(v, float) else v)
+            for k, v in interval_coverage(hist, bt, "best", codes).items()}
+    if grade9 is not None and len(grade9):
+        g = grade9.assign(ape=(grade9.forecast - grade9.actual).abs() / grade9.actual * 100)
+        g = g[grade9.actual > 0].groupby(["method", "horizon"]).ape.mean().round(3)
+        out["grade9_mape"] = {m: {str(h): float(v) for h, v in s.droplevel(0).items()} for m, s in g.groupby(level=0)}
+    return out
