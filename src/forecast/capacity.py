@@ -1,0 +1,108 @@
+"""Places, intake and transition: from admissions (after de-duplication) to units × programme group.
+
+* Places and admitted students per unit × programme group (HF university-preparatory, YP
+  vocational; national programmes only) for an admission year: admission rows that count
+  towards totals, mapped to units by the school crosswalk (weights split a name over several
+  units). Names without a unit with coordinates are left out and their share is reported.
+* Transition: admitted to national programmes (HF, YP) and to IM per 16-year-old of the region,
+  by year, projected as the mean of the observed years or the last year, whichever the one-year
+  backtest on 2021–2023 favours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError
+from .flows import GROUPS
+
+
+def unit_intake(admissions: pd.DataFrame, crosswalk: pd.DataFrame, units: pd.DataFrame, year: int) -> pd.DataFrame:
+    """skolenhetskod × group: places, admitted, vacant (for ``year``); plus unit attributes."""
+    a = admissions[(admissions.year == year) & admissions.in_totals & admissions.programme_group.isin(GROUPS)]
+    if a.empty:
+        raise ParameterError(f"no admissions for year {year}; years: {sorted(admissions.year.unique())}")
+    cw = crosswalk[(crosswalk.year == year) & crosswalk.skolenhetskod.notna() & (crosswalk.rule != "unmatched")]
+    m = a.merge(cw[["skola", "school_kommun_kod", "skolenhetskod", "weight"]], on=["skola", "school_kommun_kod"],
+                how="inner")
+    for c in ("places", "admitted", "vacant"):
+        m[c] = m[c].astype(float) * m.weight.astype(float)
+    g = m.groupby(["skolenhetskod", "programme_group"])[["places", "admitted", "vacant"]].sum().reset_index()
+    g = g.rename(columns={"programme_group": "group"})
+    u = units[["skolenhetskod", "skola", "kommun_kod", "owner_type", "x", "y", "coordinate_flag"]]
+    out = g.merge(u, on="skolenhetskod", how="inner")
+    out.attrs["mapped_share_admitted"] = float(out.admitted.sum() / max(a.admitted.sum(), 1))
+    return out
+
+
+def unit_locations(units: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
+    """Units of the region with x, y for the model. A unit flagged ``outside_own_municipality``
+    (Värmdö gymnasium: its published point is 14.6 km away, in Stockholm) is placed at its
+    municipality's grade-9-pupil centroid instead (docs/assumptions.md)."""
+    u = units[units.x_sweref99tm.notna()].copy()
+    u["x"], u["y"] = u.x_sweref99tm.astype(float), u.y_sweref99tm.astype(float)
+    bad = u.coordinate_flag == "outside_own_municipality"
+    for idx in u.index[bad]:
+        o = origins[origins.kommun_kod == u.at[idx, "kommun_kod"]]
+        if len(o):
+            u.at[idx, "x"] = float(np.average(o.x, weights=o.weight))
+            u.at[idx, "y"] = float(np.average(o.y, weights=o.weight))
+    return u
+
+
+@dataclass
+class Transition:
+    """Admitted per 16-year-old of the admission region, by group (HF, YP, IM), and the projection rule."""
+
+    observed: pd.DataFrame           # year, group, admitted, age16, rate
+    rule: str                        # 'mean' or 'last'
+    rate: dict                       # group -> projected rate
+    sd_log: dict                     # group -> sd of log year-to-year change (simulation)
+    backtest_ape: dict               # rule -> mean APE (%) of the one-year rate forecasts
+
+    def entrants(self, age16: np.ndarray, group: str) -> np.ndarray:
+        return age16 * self.rate[group]
+
+
+def build_transition(admissions: pd.DataFrame, age16_region: pd.Series) -> Transition:
+    """``age16_region``: year -> 16-year-olds of the admission region (history or projection)."""
+    a = admissions[admissions.in_totals & admissions.programme_group.isin(GROUPS + ("IM",))]
+    obs = a.groupby(["year", "programme_group"]).admitted.sum().rename("admitted").reset_index()
+    obs = obs.rename(columns={"programme_group": "group"})
+    obs["age16"] = obs.year.map(age16_region)
+    if obs.age16.isna().any():
+        raise ParameterError(f"no 16-year-olds for admission years {sorted(obs[obs.age16.isna()].year.unique())}")
+    obs["rate"] = obs.admitted / obs.age16
+    wide = obs.pivot(index="year", columns="group", values="rate").sort_index()
+    ape = {"mean": [], "last": []}
+    for i in range(1, len(wide)):
+        past, nxt = wide.iloc[:i], wide.iloc[i]
+        ape["mean"] += list((past.mean() - nxt).abs() / nxt * 100)
+        ape["last"] += list((past.iloc[-1] - nxt).abs() / nxt * 100)
+    bt = {k: float(np.mean(v)) for k, v in ape.items() if v}
+    rule = min(bt, key=bt.get) if bt else "last"   # one year observed: nothing to compare
+    rate = (wide.mean() if rule == "mean" else wide.iloc[-1]).to_dict()
+    sd = np.log(wide).diff().std().fillna(0.0).to_dict()
+    return Transition(obs, rule, rate, sd, bt)
+
+
+def cost_per_place(costs: pd.DataFrame, codes) -> pd.DataFrame:
+    """SEK per student-year by school municipality from Skolverket's cost per student in municipal
+    schools, latest year; municipalities without figures get the region's pupil-weighted mean.
+    Independent schools are costed like their municipality's (assumption A12)."""
+    latest = costs[costs.year == costs.year.max()].set_index("kommun_kod")
+    latest = latest[latest.cost_per_pupil_sek.notna() & latest.premises_per_pupil_sek.notna()]
+    w = latest.average_pupils.astype(float)
+    mean_total = float(np.average(latest.cost_per_pupil_sek.astype(float), weights=w))
+    mean_prem = float(np.average(latest.premises_per_pupil_sek.astype(float), weights=w))
+    rows = []
+    for c in codes:
+        if c in latest.index:
+            rows.append((c, float(latest.at[c, "cost_per_pupil_sek"]), float(latest.at[c, "premises_per_pupil_sek"]), "own"))
+        else:
+            rows.append((c, mean_total, mean_prem, "region_mean"))
+    out = pd.DataFrame(rows, columns=["kommun_kod", "cost_per_place_sek", "premises_per_place_sek", "basis"])
+    out.attrs["cost_year"] = int(costs.year.max())
+    return out

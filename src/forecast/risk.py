@@ -1,0 +1,326 @@
+"""Utilisation and risk: demand against places, simulated, per unit, municipality, cluster and group.
+
+The chain for one projection year *t* and one simulated path:
+
+1. entrants per home municipality and group = simulated 16-year-olds (cohort paths from
+   :meth:`forecast.projection.Projection.simulate`) × a simulated transition rate;
+2. wanted flows from the spatial interaction model with attractiveness perturbed by the
+   choice noise the intake backtest measured;
+3. placed flows after the capacity ceiling (spill to the next-best units), and displaced students.
+
+Across paths: P(utilisation < θ) (overcapacity), P(wanted > places) (shortage), expected empty
+places and their cost. Probabilities of aggregates (municipality, cluster, group, region) are
+computed from the summed paths, not from the units' probabilities.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .capacity import Transition, build_transition, cost_per_place, unit_intake, unit_locations
+from .errors import ParameterError
+from .flows import (GROUPS, FlowModel, calibrate_beta, distance_matrix, fit_attractiveness, origin_points,
+                    place, shares)
+from .regions import ADMISSION_REGION
+
+DEFAULT_THETA = 0.90
+DEFAULT_FLAG_PROBABILITY = 0.5
+
+
+def check_probability(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ParameterError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
+    return float(value)
+
+
+@dataclass
+class RegionModel:
+    codes: tuple[str, ...]
+    home_cluster: np.ndarray
+    origins: pd.DataFrame
+    models: dict                        # group -> FlowModel
+    transition: Transition
+    costs: pd.DataFrame                 # by school municipality
+    clusters: dict                      # kommun_kod -> cluster
+    year: int                           # admission year the attractiveness was fitted to
+    beta: float
+    choice_sd: float = 0.0
+    mapped_share: float = 1.0
+    observed_flows: bool = False
+    scenario_label: str | None = None
+    new_units: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
+    """kommun_kod × year of 16-year-olds: history where it exists, else the projection's central."""
+    out = history_pop16
+    if projection is not None:
+        t = projection.table()
+        t = t[(t.age == 16) & ~t.year.isin(out.year.unique())][["kommun_kod", "year", "population"]]
+        out = pd.concat([out, t], ignore_index=True)
+    return out
+
+
+def build_region_model(tables: dict, age16: pd.DataFrame, year: int | None = None, beta: float | None = None,
+                       choice_sd: float = 0.0) -> RegionModel:
+    """Fit the flow model to admission ``year`` (default: the latest) for the admission region.
+
+    ``tables``: processed tables (admissions, school_crosswalk, gymnasium_units, grade9_schools,
+    region_boundaries, municipalities, gymnasium_costs); ``age16``: kommun_kod, year, population.
+    """
+    adm = tables["admissions"]
+    year = int(adm.year.max()) if year is None else int(year)
+    codes = tuple(sorted(ADMISSION_REGION))
+    muni = tables["municipalities"].set_index("kommun_kod")
+    clusters = muni.cluster.dropna().to_dict()
+    origins = origin_points(tables["grade9_schools"], tables["region_boundaries"], codes)
+    units = unit_locations(tables["gymnasium_units"], origins)
+    intake = unit_intake(adm, tables["school_crosswalk"], units, year)
+    a16 = age16.set_index(["kommun_kod", "year"]).population
+    O = np.array([float(a16.get((c, year), np.nan)) for c in codes])
+    if np.isnan(O).any():
+        raise ParameterError(f"no 16-year-olds for admission year {year} in some municipalities")
+    region16 = age16[age16.kommun_kod.isin(codes)].groupby("year").population.sum()
+    transition = build_transition(adm[adm.year <= year], region16)
+    home_cluster = np.array([clusters.get(c, "") for c in codes])
+    per_group, O_g, obs_g, D_g = {}, {}, {}, {}
+    for g in GROUPS:
+        u = intake[intake.group == g].sort_values("skolenhetskod").reset_index(drop=True)
+        D = distance_matrix(origins, codes, u.x.to_numpy(), u.y.to_numpy())
+        per_group[g], O_g[g], obs_g[g], D_g[g] = u, O, u.admitted.to_numpy(float), D
+    if beta is None:
+        unit_cluster = {g: per_group[g].kommun_kod.map(clusters).fillna("").to_numpy() for g in GROUPS}
+        beta = calibrate_beta(O, obs_g, D_g, home_cluster, unit_cluster)
+    models = {}
+    for g in GROUPS:
+        W = fit_attractiveness(O_g[g], obs_g[g], D_g[g], beta)
+        models[g] = FlowModel(codes, per_group[g], D_g[g], W, beta)
+    costs = cost_per_place(tables["gymnasium_costs"], sorted(set(intake.kommun_kod)))
+    return RegionModel(codes, home_cluster, origins, models, transition, costs, clusters, year, beta,
+                       choice_sd, intake.attrs.get("mapped_share_admitted", 1.0))
+
+
+def apply_scenario(rm: RegionModel, scenario) -> RegionModel:
+    """Add the scenario's new schools and place changes (validated in forecast.scenarios)."""
+    if scenario is None or scenario.schools is None or scenario.schools.empty:
+        return rm
+    s = scenario.schools
+    models = dict(rm.models)
+    new = s[s.action == "new"]
+    for g in GROUPS:
+        ng = new[new.programme_group == g]
+        if len(ng):
+            add = pd.DataFrame({"skolenhetskod": ng.skolenhetskod, "skola": ng.name, "kommun_kod": ng.kommun_kod,
+                                "owner_type": "planerad", "x": ng.x, "y": ng.y, "coordinate_flag": "scenario",
+                                "group": g, "places": ng.places, "admitted": 0.0, "vacant": 0.0,
+                                "first_year": ng.first_year})
+            models[g] = models[g].with_units(add, rm.origins)
+    ch = s[s.action == "change"]
+    for r in ch.itertuples():
+        if r.skolenhetskod not in set(models[r.programme_group].units.skolenhetskod):
+            raise ParameterError(f"scenario {scenario.path}: unit {r.skolenhetskod} has no "
+                                 f"{r.programme_group} places to change")
+    return RegionModel(**{**rm.__dict__, "models": models, "scenario_label": scenario.label,
+                          "new_units": new, "changes": ch})
+
+
+def _places_for_year(m: FlowModel, rm: RegionModel, g: str, year: int) -> tuple[np.ndarray, np.ndarray]:
+    places = m.units.places.to_numpy(float).copy()
+    W = m.W.copy()
+    if "first_year" in m.units:
+        fy = m.units.first_year.to_numpy(dtype=float)
+        closed = ~np.isnan(fy) & (fy > year)
+        places[closed] = 0.0
+        W[closed] = 0.0
+    for r in rm.changes.itertuples() if len(rm.changes) else []:
+        if r.programme_group == g and r.first_year <= year:
+            j = np.flatnonzero(m.units.skolenhetskod.to_numpy() == r.skolenhetskod)
+            if len(j):
+                old = places[j[0]]
+                places[j[0]] = max(old + r.places_change, 0.0)
+                W[j[0]] = W[j[0]] * (places[j[0]] / old if old > 0 else 0.0)
+    return places, W
+
+
+def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.random.Generator,
+                  rate_noise: bool = True) -> dict:
+    """One year: per group, arrays over paths: wanted (S, J), placed (S, J), displaced (S,), places (J,)."""
+    S = age16_paths.shape[0]
+    out = {}
+    for g in GROUPS:
+        m = rm.models[g]
+        places, W = _places_for_year(m, rm, g, year)
+        rate = rm.transition.rate[g] * (np.exp(rm.transition.sd_log[g] * rng.standard_normal((S, 1)))
+                                        if rate_noise else 1.0)
+        O = age16_paths * rate
+        Wp = W[None, :] * np.exp(rm.choice_sd * rng.standard_normal((S, len(W))) - rm.choice_sd ** 2 / 2) \
+            if rm.choice_sd > 0 else W[None, :]
+        sh = shares(Wp, m.D, m.beta)
+        wanted = O[:, :, None] * sh
+        attract = Wp[:, None, :] * np.exp(-m.beta * m.D)[None]
+        placed, displaced = place(wanted, places, attract)
+        out[g] = {"wanted": wanted.sum(axis=1), "placed": placed.sum(axis=1), "displaced": displaced.sum(axis=1),
+                  "places": places, "flows": placed.mean(axis=0), "wanted_flows": wanted.mean(axis=0)}
+    return out
+
+
+def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT_THETA,
+                   flag_probability: float = DEFAULT_FLAG_PROBABILITY) -> pd.DataFrame:
+    """Rows per level (enhet/kommun/kluster/programgrupp/region) × group: demand, places, risk, cost."""
+    theta = check_probability("theta", theta)
+    flag_probability = check_probability("flag_probability", flag_probability)
+    cost = rm.costs.set_index("kommun_kod")
+    rows = []
+    for g in GROUPS:
+        m, s = rm.models[g], sim[g]
+        u = m.units
+        keys = {
+            "enhet": u.skolenhetskod.to_numpy(),
+            "kommun": u.kommun_kod.to_numpy(),
+            "kluster": u.kommun_kod.map(rm.clusters).fillna("övrigt").to_numpy(),
+            "programgrupp": np.full(len(u), g),
+        }
+        unit_cost = u.kommun_kod.map(cost.cost_per_place_sek).fillna(cost.cost_per_place_sek.mean()).to_numpy()
+        unit_prem = u.kommun_kod.map(cost.premises_per_place_sek).fillna(cost.premises_per_place_sek.mean()).to_numpy()
+        for level, key in keys.items():
+            for k in pd.unique(key):
+                j = key == k
+                places = s["places"][j].sum()
+                if places <= 0:
+                    continue
+                wanted = s["wanted"][:, j].sum(axis=1)
+                placed = s["placed"][:, j].sum(axis=1)
+                empty = np.clip(s["places"][j][None, :] - s["placed"][:, j], 0, None)
+                util = placed / places
+                rows.append({
+                    "year": year, "level": level, "area": k, "group": g, "places": places,
+                    "demand": wanted.mean(), "demand_lo80": np.percentile(wanted, 10), "demand_hi80": np.percentile(wanted, 90),
+                    "placed": placed.mean(), "utilisation": util.mean(),
+                    "p_overcapacity": float((util < theta).mean()), "p_shortage": float((wanted > places * (1 + 1e-9)).mean()),
+                    "empty_places": empty.sum(axis=1).mean(),
+                    "cost_empty_sek": float((empty * unit_cost[j][None, :]).sum(axis=1).mean()),
+                    "premises_cost_empty_sek": float((empty * unit_prem[j][None, :]).sum(axis=1).mean()),
+                    "displaced": float(s["displaced"].mean()) if level == "programgrupp" else np.nan,
+                })
+    df = pd.DataFrame(rows)
+    df["flag_overcapacity"] = df.p_overcapacity >= flag_probability
+    df["flag_shortage"] = df.p_shortage >= flag_probability
+    df.attrs |= {"theta": theta, "flag_probability": flag_probability}
+    return df
+
+
+def run_risk(rm: RegionModel, projection, years, n_paths: int, rng: np.random.Generator,
+             theta: float = DEFAULT_THETA, flag_probability: float = DEFAULT_FLAG_PROBABILITY) -> pd.DataFrame:
+    """Risk table for each of ``years`` (within the projection), from ``n_paths`` simulated paths."""
+    check_probability("theta", theta)
+    check_probability("flag_probability", flag_probability)
+    pyears = list(projection.years)
+    bad = [y for y in years if y not in pyears]
+    if bad:
+        raise ParameterError(f"years {bad} are outside the projection years {pyears[0]}–{pyears[-1]}")
+    idx = [projection.codes.index(c) for c in rm.codes]
+    paths = projection.simulate(n_paths, rng)[:, idx, :]
+    frames = []
+    for y in years:
+        sim = simulate_year(rm, paths[:, :, pyears.index(y)], y, rng)
+        frames.append(summarise_year(rm, sim, y, theta, flag_probability))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs |= {"theta": theta, "flag_probability": flag_probability, "n_paths": n_paths,
+                  "hypothetical": rm.scenario_label}
+    return out
+
+
+def roll_forward(rm: RegionModel, intake: pd.DataFrame) -> RegionModel:
+    """The fitted model with next year's units and places: known units keep their W, units new
+    that year get W = places × the median W per place (as a planned school would)."""
+    models = {}
+    for g in GROUPS:
+        m = rm.models[g]
+        u = intake[intake.group == g].sort_values("skolenhetskod").reset_index(drop=True)
+        wmap = dict(zip(m.units.skolenhetskod, m.W))
+        fitted = m.units.places.to_numpy() > 0
+        per_place = float(np.median(m.W[fitted] / m.units.places.to_numpy()[fitted]))
+        W = np.array([wmap.get(c, p * per_place) for c, p in zip(u.skolenhetskod, u.places)])
+        D = distance_matrix(rm.origins, rm.codes, u.x.to_numpy(), u.y.to_numpy())
+        models[g] = FlowModel(rm.codes, u, D, W, m.beta)
+    return RegionModel(**{**rm.__dict__, "models": models})
+
+
+def backtest_intake(tables: dict, age16: pd.DataFrame, years=None, n_paths: int = 500, seed: int = 0,
+                    theta: float = DEFAULT_THETA) -> dict:
+    """One-year-ahead intake and overcapacity backtest over the admission years.
+
+    For each year *t*: fit to *t − 1* (attractiveness, β, transition rule), take *t*'s units and
+    places as known (they are set before the admission), forecast each unit's admitted students
+    with the capacity ceiling, and simulate (transition and choice noise; the choice noise is
+    the spread of the earlier backtest years' unit errors) the probability that utilisation
+    falls below θ. Returns the per-unit table and the scores.
+    """
+    theta = check_probability("theta", theta)
+    adm = tables["admissions"]
+    all_years = sorted(adm.year.unique())
+    years = list(years) if years is not None else all_years[1:]
+    rng = np.random.default_rng(seed)
+    rows, log_errors = [], []
+    for t in years:
+        sub = dict(tables, admissions=adm[adm.year <= t - 1])
+        rm = build_region_model(sub, age16, year=t - 1)
+        units = unit_locations(tables["gymnasium_units"], rm.origins)
+        intake = unit_intake(adm, tables["school_crosswalk"], units, t)
+        rmt = roll_forward(rm, intake)
+        rmt.choice_sd = float(np.std(log_errors)) if log_errors else 0.0
+        a16 = age16.set_index(["kommun_kod", "year"]).population
+        O = np.array([float(a16[(c, t)]) for c in rm.codes])
+        central = simulate_year(rmt, O[None, :], t, rng, rate_noise=False)
+        sim = simulate_year(rmt, np.repeat(O[None, :], n_paths, axis=0), t, rng) if rmt.choice_sd > 0 else None
+        for g in GROUPS:
+            u = rmt.models[g].units
+            pred = central[g]["placed"][0]
+            places = central[g]["places"]
+            p_over = (sim[g]["placed"] / np.maximum(places, 1e-9) < theta).mean(axis=0) if sim else np.full(len(u), np.nan)
+            prev = rm.models[g].units.set_index("skolenhetskod")
+            prev_util = u.skolenhetskod.map(prev.admitted / prev.places)
+            rows.append(pd.DataFrame({
+                "year": t, "group": g, "skolenhetskod": u.skolenhetskod, "kommun_kod": u.kommun_kod,
+                "places": places, "admitted": u.admitted.to_numpy(), "predicted": pred, "p_overcapacity": p_over,
+                "outcome_overcapacity": (u.admitted.to_numpy() / np.maximum(places, 1e-9)) < theta,
+                "previous_overcapacity": prev_util < theta}))
+        cur = pd.concat([r for r in rows if (r.year == t).all()])
+        ok = (cur.admitted > 0) & (cur.predicted > 0)
+        log_errors += list(np.log(cur.predicted[ok] / cur.admitted[ok]))
+    bt = pd.concat(rows, ignore_index=True)
+    return {"table": bt, "choice_sd": float(np.std(log_errors)) if log_errors else 0.0, **score_intake(bt)}
+
+
+def score_intake(bt: pd.DataFrame) -> dict:
+    u = bt[bt.admitted > 0]
+    unit_mape = float(((u.predicted - u.admitted).abs() / u.admitted).mean() * 100)
+    k = bt.groupby(["year", "kommun_kod"])[["predicted", "admitted"]].sum()
+    k = k[k.admitted > 0]
+    muni_mape = float(((k.predicted - k.admitted).abs() / k.admitted).mean() * 100)
+    f = bt[bt.p_overcapacity.notna()]
+    out = {"intake_mape_unit_1y": round(unit_mape, 2), "intake_mape_municipality_1y": round(muni_mape, 2),
+           "intake_years": sorted(int(y) for y in bt.year.unique())}
+    if len(f):
+        y = f.outcome_overcapacity.astype(float)
+        base = np.array([bt[bt.year < yr].outcome_overcapacity.mean() for yr in f.year])
+        pers = f.previous_overcapacity.astype(float).fillna(base.mean() if len(base) else 0.5)
+        flagged = f.p_overcapacity >= DEFAULT_FLAG_PROBABILITY
+        bins = pd.cut(f.p_overcapacity, [0, .1, .3, .5, .7, .9, 1.0], include_lowest=True)
+        rel = f.assign(outcome=y).groupby(bins, observed=True).agg(
+            n=("outcome", "size"), mean_p=("p_overcapacity", "mean"), observed=("outcome", "mean")).reset_index()
+        rel["bin"] = rel.p_overcapacity.astype(str)
+        out |= {
+            "brier_overcapacity": round(float(((f.p_overcapacity - y) ** 2).mean()), 4),
+            "brier_base_rate": round(float(((base - y) ** 2).mean()), 4),
+            "brier_persistence": round(float(((pers - y) ** 2).mean()), 4),
+            "overcapacity_base_rate": round(float(y.mean()), 3),
+            "hit_rate_flagged": round(float(y[flagged].mean()), 3) if flagged.any() else None,
+            "rate_unflagged": round(float(y[~flagged].mean()), 3) if (~flagged).any() else None,
+            "flag_years": sorted(int(v) for v in f.year.unique()), "flag_n": int(len(f)),
+            "reliability": rel[["bin", "n", "mean_p", "observed"]].round(3).to_dict("records"),
+        }
+    return out

@@ -1,0 +1,183 @@
+"""Spatial interaction, placement and risk: hand-computed cases, invariants, the real chain."""
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ParameterError
+from forecast.flows import FlowModel, fit_attractiveness, place, shares
+from forecast.risk import check_probability
+from forecast.scenarios import read_scenario
+
+BETA = math.log(2) / 2        # exp(-2β) = 1/2: a school 2 km further away is half as attractive
+D2 = np.array([[1.0, 3.0], [3.0, 1.0]])
+
+
+def test_two_origins_two_schools_hand_computed():
+    T = np.array([100.0, 50.0])[:, None] * shares(np.array([1.0, 1.0]), D2, BETA)
+    # each origin: near school weight 1, far school weight 1/2 -> shares 2/3 and 1/3
+    assert T == pytest.approx(np.array([[200 / 3, 100 / 3], [50 / 3, 100 / 3]]))
+    assert T.sum(axis=1) == pytest.approx([100.0, 50.0])   # flows from each origin sum to its students
+    # W = (2, 1): origin 1 -> 2·1/(2·1 + 1·0.5) = 0.8; origin 2 -> 2·0.5/(2·0.5 + 1) = 0.5
+    T2 = np.array([100.0, 50.0])[:, None] * shares(np.array([2.0, 1.0]), D2, BETA)
+    assert T2[:, 0] == pytest.approx([80.0, 25.0])
+
+
+def test_balancing_reproduces_observed_intake():
+    O = np.array([100.0, 50.0])
+    obs = np.array([60.0, 90.0])
+    W = fit_attractiveness(O, obs, D2, BETA)
+    assert (O[:, None] * shares(W, D2, BETA)).sum(axis=0) == pytest.approx(obs, rel=1e-6)
+
+
+def test_placement_with_room_keeps_wanted_and_ceiling_spills():
+    wanted = np.array([100.0, 50.0])[:, None] * shares(np.array([1.0, 1.0]), D2, BETA)
+    attract = np.array([1.0, 1.0])[None, :] * np.exp(-BETA * D2)
+    placed, displaced = place(wanted, np.array([1000.0, 1000.0]), attract)
+    assert placed == pytest.approx(wanted) and displaced.sum() == 0
+    # school 1 wants 83.3, has 70 places: 13.3 spill to school 2 (room 80 - 66.7 = 13.3 + ...)
+    placed, displaced = place(wanted, np.array([70.0, 100.0]), attract)
+    assert placed.sum(axis=0)[0] == pytest.approx(70.0)
+    assert placed.sum() == pytest.approx(150.0) and displaced.sum() == pytest.approx(0.0)
+    assert placed.sum(axis=1) == pytest.approx([100.0, 50.0])
+    # regional demand 150 > places 120: units full, the rest displaced
+    placed, displaced = place(wanted, np.array([70.0, 50.0]), attract)
+    assert placed.sum(axis=0) == pytest.approx([70.0, 50.0])
+    assert displaced.sum() == pytest.approx(30.0)
+
+
+def test_ceiling_never_exceeded_random_cases():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        I, J = rng.integers(2, 6), rng.integers(2, 8)
+        D = rng.uniform(1, 30, (I, J))
+        W = rng.uniform(0.2, 3, J)
+        O = rng.uniform(10, 200, I)
+        cap = rng.uniform(5, 150, J)
+        wanted = O[:, None] * shares(W, D, 0.1)
+        placed, displaced = place(wanted, cap, W[None, :] * np.exp(-0.1 * D))
+        assert np.all(placed.sum(axis=0) <= cap * (1 + 1e-9))
+        assert placed.sum() + displaced.sum() == pytest.approx(O.sum())
+        if O.sum() <= cap.sum():
+            assert displaced.sum() == pytest.approx(0.0, abs=1e-6)
+        else:
+            assert displaced.sum() > 0
+
+
+def test_new_school_never_raises_another_schools_intake():
+    units = pd.DataFrame({"skolenhetskod": ["A", "B"], "skola": ["a", "b"], "kommun_kod": ["0114", "0114"],
+                          "owner_type": ["kommunal", "enskild"], "x": [0.0, 4000.0], "y": [0.0, 0.0],
+                          "places": [100.0, 100.0], "admitted": [90.0, 60.0]})
+    origins = pd.DataFrame({"kommun_kod": ["0114", "0115"], "x": [1000.0, 3000.0], "y": [0.0, 0.0],
+                            "weight": [1.0, 1.0], "basis": "test"})
+    from forecast.flows import distance_matrix
+    D = distance_matrix(origins, ("0114", "0115"), units.x.to_numpy(), units.y.to_numpy())
+    O = np.array([80.0, 70.0])
+    m = FlowModel(("0114", "0115"), units, D, fit_attractiveness(O, units.admitted.to_numpy(), D, 0.3), 0.3)
+    before = m.wanted(O).sum(axis=0)
+    new = pd.DataFrame({"skolenhetskod": ["NY"], "skola": ["ny"], "kommun_kod": ["0115"], "owner_type": ["planerad"],
+                        "x": [3000.0], "y": [0.0], "places": [50.0], "admitted": [0.0]})
+    m2 = m.with_units(new, origins)
+    after = m2.wanted(O).sum(axis=0)
+    assert np.all(after[:2] <= before + 1e-9) and after[2] > 0
+    assert after.sum() == pytest.approx(O.sum())
+    assert np.array_equal(m2.W[:2], m.W)          # re-predicted, not refitted
+
+
+@pytest.mark.parametrize("value", [0, 1, 1.5, -0.1, "0.9", True])
+def test_thresholds_outside_zero_one_are_rejected(value):
+    with pytest.raises(ParameterError, match="theta must be a number strictly between 0 and 1"):
+        check_probability("theta", value)
+
+
+def _yml(tmp_path, body):
+    p = tmp_path / "s.yml"
+    p.write_text("name: test\nschools:\n" + body, encoding="utf-8")
+    return p
+
+
+def test_school_scenario_validation(tmp_path):
+    units = pd.DataFrame({"skolenhetskod": ["12345678"]})
+    inside = lambda x, y: 6_500_000 < y < 6_700_000   # noqa: E731 (a stand-in for the region polygon)
+    good = '  - {action: new, name: N, kommun_kod: "0136", lat: 59.17, lon: 18.15, programme_group: HF, first_year: 2028, places: 300, status: planned}\n'
+    s = read_scenario(_yml(tmp_path, good), {"0136"}, units, inside)
+    assert s.schools.places.tolist() == [300.0] and 6_550_000 < s.schools.y.iloc[0] < 6_600_000
+    cases = [
+        (good.replace("places: 300", "places: 0"), "places must be > 0"),
+        (good.replace("lat: 59.17", "lat: 63.8"), "outside the admission region"),
+        (good.replace("programme_group: HF", "programme_group: NA"), "programme_group 'NA' unknown"),
+        (good.replace("status: planned", "status: maybe"), "status 'maybe' unknown"),
+        (good.replace("places: 300", "plates: 300"), r"unknown key\(s\) \['plates'\]"),
+        ('  - {action: change, skolenhetskod: "99999999", programme_group: YP, first_year: 2027, places_change: -60, status: decided}\n',
+         "skolenhetskod '99999999' is not a gymnasium unit"),
+    ]
+    for body, msg in cases:
+        with pytest.raises(ParameterError, match=msg):
+            read_scenario(_yml(tmp_path, body), {"0136"}, units, inside)
+
+
+# --- the real chain ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def chain():
+    from forecast.chain import build_chain
+    return build_chain(horizon=6)
+
+
+def test_calibration_reproduces_kluster_syd(chain):
+    from forecast.flows import GROUPS, self_containment
+    rm = chain.region
+    T = np.hstack([rm.models[g].wanted(chain.entrants(g, rm.year)) for g in GROUPS])
+    units = pd.concat([rm.models[g].units for g in GROUPS])
+    uc = units.kommun_kod.map(rm.clusters).fillna("").to_numpy()
+    assert self_containment(T, rm.home_cluster, uc, "syd") == pytest.approx(0.79, abs=0.02)
+    # fitted intake reproduces each unit's admitted students
+    for g in GROUPS:
+        m = rm.models[g]
+        fitted = m.wanted(chain.entrants(g, rm.year)).sum(axis=0)
+        share = m.units.admitted.to_numpy() / m.units.admitted.sum()
+        assert fitted / fitted.sum() == pytest.approx(share, abs=1e-6)
+
+
+def test_risk_on_real_data(chain):
+    year = int(chain.projection.years[2])
+    r = chain.risk([year], n_paths=200, seed=3)
+    assert r.p_overcapacity.between(0, 1).all() and r.p_shortage.between(0, 1).all()
+    grp = r[r.level == "programgrupp"].set_index("group")
+    units = r[r.level == "enhet"]
+    for g in ("HF", "YP"):
+        assert units[units.group == g].places.sum() == pytest.approx(grp.loc[g, "places"])
+        # placed students never exceed places
+        assert grp.loc[g, "placed"] <= grp.loc[g, "places"] + 1e-6
+    assert (units.placed <= units.places + 1e-6).all()
+    # the flags follow the probabilities and the threshold parameter
+    assert (r.flag_overcapacity == (r.p_overcapacity >= 0.5)).all()
+    with pytest.raises(ParameterError, match="outside the projection years"):
+        chain.risk([year + 30], n_paths=10)
+
+
+def test_planned_school_takes_students_from_its_neighbours(chain, tmp_path):
+    from forecast.risk import apply_scenario, simulate_year
+    p = tmp_path / "haninge.yml"
+    p.write_text('name: Ny skola i Haninge\nschools:\n  - {action: new, name: Haninge nya, kommun_kod: "0136", '
+                 'lat: 59.168, lon: 18.14, programme_group: HF, first_year: 2025, places: 600, status: planned}\n',
+                 encoding="utf-8")
+    from forecast.chain import _inside_region
+    sc = read_scenario(p, set(chain.tables["municipalities"].kommun_kod), chain.tables["gymnasium_units"],
+                       _inside_region(chain.tables["region_boundaries"]))
+    rm = replace(chain.region, choice_sd=0.0)          # central flows: no choice noise
+    rm2 = apply_scenario(rm, sc)
+    assert rm2.scenario_label == "Hypotetiskt scenario: Ny skola i Haninge"
+    O = np.array([[float(chain.age16.set_index(["kommun_kod", "year"]).population[(c, 2026)])
+                   for c in chain.region.codes]])
+    rng = np.random.default_rng(0)
+    base = simulate_year(rm, O, 2026, rng, rate_noise=False)["HF"]
+    new = simulate_year(rm2, O, 2026, rng, rate_noise=False)["HF"]
+    J = len(chain.region.models["HF"].units)
+    assert new["wanted"][0, J] > 0
+    assert np.all(new["wanted"][0, :J] <= base["wanted"][0] + 1e-6)
+    assert new["wanted"].sum() == pytest.approx(base["wanted"].sum())
+    before = simulate_year(rm2, O, 2024, rng, rate_noise=False)["HF"]
+    assert before["wanted"][0, J] == 0            # not open before its first year
