@@ -7,7 +7,7 @@ STAMP   := $(VENV)/.installed
 SOURCES ?= ../shared/data/sources
 
 .DEFAULT_GOAL := help
-.PHONY: help setup reports data ingest test lab benchmarks clean
+.PHONY: help setup reports data ingest test lab benchmarks clean browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -26,10 +26,16 @@ data: $(STAMP)  ## rebuild data/processed/ from the committed extracts in data/r
 ingest: $(STAMP)  ## re-read the publisher files (SOURCES=...) into data/raw/
 	$(BIN)/forecast ingest --sources $(SOURCES)
 
-reports: data  ## main job: build the data, then run every report
-	@echo "reports: the report runner (issue 5) is not built yet; the data is built and validated."
+reports: data  ## main job: build the data, then run every report into reports/latest/
+	$(BIN)/forecast report --config config/annual.yml
 
-test: $(STAMP)  ## run the test suite
+browser:  ## install Debian's chromium for the real-browser test (needs apt; root or sudo)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  || echo "warning: could not install chromium; the browser test will be skipped outside CI"; }
+
+test: $(STAMP) browser  ## run the test suite (installs the venv and chromium when missing)
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)  ## open JupyterLab on notebooks/

@@ -12,6 +12,7 @@ were known at *T*.
 """
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 import numpy as np
@@ -57,11 +58,30 @@ def forecast_errors(hist: CohortHistory, method: str, params: MethodParams, orig
         past = hist.truncate(o)
         if past.pop.shape[1] < 3:
             continue
-        X = project_array(past.pop, past.counties, max(hs), method, params)
+        X = _projected(past, method, params, max(hs))
         for h in hs:
             a = outcome.pop[:, outcome.years == o + h][:, 0]
             res[(o, h)] = (X[:, h - 1, 16:19].sum(axis=1), a[:, 16:19].sum(axis=1), X[:, h - 1, 16], a[:, 16])
     return res
+
+
+_MEMO: dict = {}
+
+
+def _projected(past: CohortHistory, method: str, params: MethodParams, horizon: int) -> np.ndarray:
+    """project_array, memoised on the data: the nested selection re-scores the same origins at
+    every later origin, and a forecast from origin o depends only on the history up to o."""
+    key = (method, params, horizon, past.codes, hashlib.sha1(past.pop.tobytes()).hexdigest())
+    if key not in _MEMO:
+        if len(_MEMO) > 20_000:
+            _MEMO.clear()
+        X = project_array(past.pop, past.counties, horizon, method, params)
+        _MEMO[key] = np.stack([X[:, :, 16:19].sum(axis=2), X[:, :, 16]], axis=-1)
+    Y = _MEMO[key]
+    out = np.zeros(Y.shape[:2] + (20,))
+    out[:, :, 16] = Y[:, :, 1]
+    out[:, :, 17] = Y[:, :, 0] - Y[:, :, 1]   # forecast_errors only uses age 16 and the 16–18 sum
+    return out
 
 
 def _mape(f: np.ndarray, a: np.ndarray) -> float:

@@ -74,6 +74,21 @@ def _inside_region(boundaries: pd.DataFrame):
     return lambda x, y: bool(region.contains(Point(x, y)))
 
 
+def load_scenario(scenario_file: str, tables: dict, base_year: int, horizon: int) -> Scenario:
+    """Read and validate a scenario file (relative to the project root) for a projection."""
+    path = Path(scenario_file)
+    path = path if path.is_absolute() else PROJECT_ROOT / path
+    sc = read_scenario(path, set(tables["municipalities"].kommun_kod), tables["gymnasium_units"],
+                       _inside_region(tables["region_boundaries"]))
+    last = base_year + horizon
+    for df, col in ((sc.population, "year"), (sc.schools, "first_year")):
+        if len(df) and ((df[col] <= base_year) | (df[col] > last)).any():
+            bad = sorted(int(v) for v in df[(df[col] <= base_year) | (df[col] > last)][col].unique())
+            raise ParameterError(f"scenario file {path}: {col} {bad} outside the projection years "
+                                 f"{base_year + 1}–{last}")
+    return sc
+
+
 def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "best", scenario: str = "main",
                 scenario_file: str | None = None, processed_dir: Path = PROCESSED_DIR) -> Chain:
     """Everything a report needs, from the processed tables. ``scenario``: low/main/high migration;
@@ -81,18 +96,7 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     tables = {n: load_table(n, processed_dir) for n in TABLES}
     history = CohortHistory.from_frame(tables["cohort_history"])
     base_year = int(history.years[-1]) if base_year is None else base_year
-    sc = None
-    if scenario_file:
-        path = Path(scenario_file)
-        path = path if path.is_absolute() else PROJECT_ROOT / path
-        sc = read_scenario(path, set(tables["municipalities"].kommun_kod), tables["gymnasium_units"],
-                           _inside_region(tables["region_boundaries"]))
-        last = base_year + horizon
-        for df, col in ((sc.population, "year"), (sc.schools, "first_year")):
-            if len(df) and ((df[col] <= base_year) | (df[col] > last)).any():
-                bad = sorted(df[(df[col] <= base_year) | (df[col] > last)][col].unique())
-                raise ParameterError(f"scenario file {path}: {col} {bad} outside the projection years "
-                                     f"{base_year + 1}–{last}")
+    sc = load_scenario(scenario_file, tables, base_year, horizon) if scenario_file else None
     proj = project_cohorts(history, base_year, horizon, method, scenario,
                            adjustments=sc.population if sc is not None and len(sc.population) else None)
     ch = tables["cohort_history"]

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 from .errors import ForecastError
-from .paths import DEFAULT_SOURCES, PROCESSED_DIR, RAW_DIR
+from .paths import CONFIG_DIR, DEFAULT_SOURCES, PROCESSED_DIR, RAW_DIR
 
 
 def _cmd_ingest(args) -> int:
@@ -78,6 +78,20 @@ def _cmd_backtest(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from .reports import run_reports
+    res = run_reports(Path(args.config), args.only, args.jobs)
+    failed = [j for j in res.jobs if j.status != "ok"]
+    print(f"report: {len(res.jobs) - len(failed)} of {len(res.jobs)} reports ok in "
+          f"{res.manifest['total_seconds']:.1f} s -> {res.run_dir / 'index.html'}")
+    if failed:
+        print("report: FAILED: " + ", ".join(j.key for j in failed) + "; reports/latest left unchanged",
+              file=sys.stderr)
+        return 1
+    print(f"report: reports/latest -> {res.run_dir.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="forecast", description=(
         "gymnasieprognos: cohorts, search patterns and places for the Stockholm admission region."))
@@ -97,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--processed", default=str(PROCESSED_DIR), help="processed tables (default: %(default)s)")
     s.add_argument("--out", help="folder to write backtest.csv, scorecard.csv and summary.json into")
     s.set_defaults(func=_cmd_backtest)
+
+    s = sub.add_parser("report", help="run every report notebook headlessly into reports/<run-id>/")
+    s.add_argument("--config", default=str(CONFIG_DIR / "annual.yml"), help="run config (default: %(default)s)")
+    s.add_argument("--only", nargs="+", metavar="KOD", help="only these municipalities' reports")
+    s.add_argument("--jobs", type=int, help="parallel processes (default: number of cores, at least 2)")
+    s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("fetch", help="download data from a publisher API")
     fsub = s.add_subparsers(dest="publisher", required=True, metavar="PUBLISHER")

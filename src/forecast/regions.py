@@ -24,3 +24,12 @@ KOMMUN_KOD = re.compile(r"^\d{4}$")
 
 def is_region_member(code: str) -> bool:
     return code in ADMISSION_REGION
+
+
+def check_kommun(code) -> str:
+    """The code if it is one of the admission region's municipalities; else a clear error."""
+    from .errors import ParameterError
+    if not isinstance(code, str) or code not in ADMISSION_REGION:
+        raise ParameterError(f"kommun {code!r} is not in the admission region; valid codes: "
+                             + ", ".join(sorted(ADMISSION_REGION)))
+    return code

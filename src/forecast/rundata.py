@@ -1,0 +1,202 @@
+"""The numbers behind the reports, computed once per run and read by every notebook.
+
+:func:`build_run_data` runs the chain (forecast.chain), the backtests and the risk simulation
+and writes plain tables to a folder; :class:`RunData` reads them back. The report runner
+computes the folder once and passes it to every notebook (``data_dir``); a notebook opened in
+JupyterLab without one computes its own (slower, same numbers for the same parameters).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .backtest import accuracy_table, county_accuracy, interval_coverage, run_backtest, scorecard
+from .chain import build_chain
+from .errors import ParameterError
+from .flows import GROUPS, self_containment, split_shares
+from .paths import PROCESSED_DIR, PROJECT_ROOT
+from .regions import ADMISSION_REGION
+from .risk import simulate_year
+
+FILES = ("ages", "risk", "accuracy", "county_accuracy", "scorecard", "intake_backtest", "flows", "units",
+         "transition", "municipalities", "boundaries", "history16_18")
+
+
+def _flows_table(chain, year: int) -> pd.DataFrame:
+    rm = chain.region
+    a = chain.age16.set_index(["kommun_kod", "year"]).population
+    O = np.array([[float(a[(c, year)]) for c in rm.codes]])
+    sim = simulate_year(rm, O, year, np.random.default_rng(0), rate_noise=False)
+    frames = []
+    for g in GROUPS:
+        u = rm.models[g].units
+        for kind in ("wanted_flows", "flows"):
+            F = sim[g][kind]
+            df = pd.DataFrame(F, index=list(rm.codes), columns=u.skolenhetskod.to_numpy())
+            df = df.stack().rename("students").reset_index()
+            df.columns = ["home_kod", "skolenhetskod", "students"]
+            df["kind"] = "wanted" if kind == "wanted_flows" else "placed"
+            df["group"] = g
+            df["year"] = year
+            frames.append(df[df.students > 0.05])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _units_table(chain) -> pd.DataFrame:
+    rm = chain.region
+    frames = []
+    for g in GROUPS:
+        u = rm.models[g].units.copy()
+        u["W"] = rm.models[g].W
+        frames.append(u)
+    u = pd.concat(frames, ignore_index=True)
+    u["cluster"] = u.kommun_kod.map(rm.clusters)
+    keep = ["skolenhetskod", "skola", "kommun_kod", "owner_type", "x", "y", "coordinate_flag", "group", "places",
+            "admitted", "vacant", "W", "cluster"]
+    return u[[c for c in keep if c in u.columns]]
+
+
+def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 10, n_paths: int = 1000,
+                   seed: int = 1, theta: float = 0.9, flag_probability: float = 0.5,
+                   migration_scenario: str = "main", scenario_file: str | None = None,
+                   backtest: bool = True) -> Path:
+    """Compute every table the reports show and write them to ``out_dir`` (Parquet + meta.json)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chain = build_chain(base_year, horizon, scenario=migration_scenario, scenario_file=scenario_file)
+    proj = chain.projection
+    tables = {}
+    tables["ages"] = proj.gymnasium_ages(ADMISSION_REGION)
+    risk = chain.risk(n_paths=n_paths, seed=seed, theta=theta, flag_probability=flag_probability)
+    tables["risk"] = risk
+    hist = chain.history
+    if backtest:
+        bt = run_backtest(hist.truncate(proj.base_year))
+        tables["accuracy"] = accuracy_table(bt, ADMISSION_REGION)
+        tables["county_accuracy"] = county_accuracy(bt)
+        tables["scorecard"] = scorecard(bt, "best", ADMISSION_REGION)
+        coverage = interval_coverage(hist.truncate(proj.base_year), bt, "best", ADMISSION_REGION)
+        outcome_year = int(tables["scorecard"].attrs["outcome_year"])
+    else:
+        for k in ("accuracy", "county_accuracy", "scorecard"):
+            tables[k] = pd.DataFrame()
+        coverage, outcome_year = {}, None
+    tables["intake_backtest"] = chain.intake_backtest["table"]
+    first = int(proj.years[0])
+    tables["flows"] = _flows_table(chain, first)
+    tables["units"] = _units_table(chain)
+    tr = chain.region.transition
+    tables["transition"] = tr.observed.assign(projected_rate=tr.observed.group.map(tr.rate), rule=tr.rule)
+    m = chain.tables["municipalities"]
+    tables["municipalities"] = m[m.in_admission_region]
+    tables["boundaries"] = chain.tables["region_boundaries"]
+    ch = chain.tables["cohort_history"]
+    h = ch[(ch.age.between(16, 18)) & ch.kommun_kod.isin(list(ADMISSION_REGION))]
+    tables["history16_18"] = h.groupby(["kommun_kod", "year"]).population.sum().reset_index()
+    rm = chain.region
+    T = np.hstack([rm.models[g].wanted(chain.entrants(g, rm.year)) for g in GROUPS])
+    units = pd.concat([rm.models[g].units for g in GROUPS])
+    uc = units.kommun_kod.map(rm.clusters).fillna("").to_numpy()
+    meta = {
+        "base_year": proj.base_year, "horizon": proj.horizon, "years": [int(y) for y in proj.years],
+        "method": proj.method, "window": proj.params.window, "kappa": proj.params.kappa,
+        "migration_scenario": migration_scenario, "n_paths": n_paths, "seed": seed, "theta": theta,
+        "flag_probability": flag_probability, "flows_basis": "observed" if rm.observed_flows else "estimated",
+        "beta_per_km": rm.beta, "fitted_admission_year": rm.year, "mapped_share_admitted": rm.mapped_share,
+        "syd_intake_share": self_containment(T, rm.home_cluster, uc, "syd"),
+        "syd_resident_share": self_containment(T, rm.home_cluster, uc, "syd", "residents"),
+        "split": split_shares(T, rm.codes, units), "choice_sd": rm.choice_sd,
+        "transition_rule": tr.rule, "transition_rate": tr.rate,
+        "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
+        "coverage": coverage, "scorecard_outcome_year": outcome_year,
+        "intake_scores": {k: v for k, v in chain.intake_backtest.items() if k not in ("table",)},
+        "hypothetical": chain.hypothetical,
+        "scenario": None if chain.scenario is None else {
+            "name": chain.scenario.name, "label": chain.scenario.label, "file": scenario_file,
+            "description": chain.scenario.description,
+            "schools": chain.scenario.schools.to_dict("records"),
+            "population": chain.scenario.population.to_dict("records")},
+    }
+    for name, df in tables.items():
+        df = df.copy()
+        df.attrs = {}
+        df.to_parquet(out_dir / f"{name}.parquet", index=False)
+    (out_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=_json_default),
+                                       encoding="utf-8")
+    return out_dir
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    return str(o)
+
+
+@dataclass
+class RunData:
+    """The tables of one run, read back. Column names stay English; notebooks label in Swedish."""
+
+    path: Path
+    meta: dict
+    ages: pd.DataFrame
+    risk: pd.DataFrame
+    accuracy: pd.DataFrame
+    county_accuracy: pd.DataFrame
+    scorecard: pd.DataFrame
+    intake_backtest: pd.DataFrame
+    flows: pd.DataFrame
+    units: pd.DataFrame
+    transition: pd.DataFrame
+    municipalities: pd.DataFrame
+    boundaries: pd.DataFrame
+    history16_18: pd.DataFrame
+
+    @property
+    def names(self) -> dict:
+        return self.municipalities.set_index("kommun_kod").kommun.to_dict()
+
+    def name(self, code: str) -> str:
+        return self.names.get(code, code)
+
+
+def load_run_data(data_dir) -> RunData:
+    p = Path(data_dir)
+    if not p.is_absolute():
+        p = PROJECT_ROOT / p
+    if not (p / "meta.json").is_file():
+        raise ParameterError(f"data_dir {p} has no meta.json: not a run-data folder "
+                             "(leave data_dir empty to compute one)")
+    meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
+    frames = {n: pd.read_parquet(p / f"{n}.parquet") for n in FILES}
+    return RunData(p, meta, **frames)
+
+
+def get_run_data(data_dir: str = "", **params) -> RunData:
+    """``data_dir`` given: read it. Empty: compute into a cache folder keyed by the parameters."""
+    if data_dir:
+        rd = load_run_data(data_dir)
+        clash = {k: (v, rd.meta.get(k)) for k, v in params.items()
+                 if k in rd.meta and v is not None and rd.meta.get(k) != v}
+        if clash:
+            raise ParameterError(f"data_dir {rd.path} was computed with other parameters: "
+                                 + ", ".join(f"{k}={mine!r} here but {theirs!r} there" for k, (mine, theirs) in clash.items()))
+        return rd
+    import hashlib
+    stamp = hashlib.sha1()
+    for name in ("cohort_history", "admissions", "school_crosswalk", "gymnasium_units"):
+        p = PROCESSED_DIR / f"{name}.parquet"
+        stamp.update(p.read_bytes() if p.is_file() else b"")
+    key = "-".join(f"{k}={v}" for k, v in sorted(params.items()) if v not in (None, "")) + "-" + stamp.hexdigest()[:10]
+    safe = "".join(ch if ch.isalnum() or ch in "-=._" else "_" for ch in key) or "default"
+    cache = PROJECT_ROOT / "data" / "processed" / "rundata" / safe
+    if not (cache / "meta.json").is_file():
+        build_run_data(cache, **params)
+    return load_run_data(cache)

@@ -1,0 +1,153 @@
+"""The report run: parameter validation before any kernel, every notebook headless, HTML, browser."""
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from forecast import reports
+from forecast.errors import ParameterError
+from forecast.reports import ReportJob, load_config, plan_jobs, run_reports, validate_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+NB = ROOT / "notebooks"
+SMALL = {"base_year": 2022, "horizon": 6, "n_paths": 100, "seed": 1, "theta": 0.9, "flag_probability": 0.5,
+         "migration_scenario": "main", "municipalities": ["0136"],
+         "reports": ["region", "befolkning", "sokmonster", "kapacitet", "traffsakerhet", "kommun", "scenario"],
+         "scenarios": ["scenarios/exempel_ny_skola_haninge.yml"]}
+
+
+def _cfg(tmp_path, **over):
+    import yaml
+    p = tmp_path / "cfg.yml"
+    p.write_text(yaml.safe_dump({**SMALL, **over}, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+def test_notebooks_are_committed_clean_with_one_parameters_cell():
+    import papermill as pm
+    for path in sorted(NB.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
+        for c in nb.cells:
+            if c.cell_type == "code":
+                assert not c.outputs and c.execution_count is None, f"{path.name} has outputs"
+                assert not re.search(r"^\s*(def|class) ", c.source, re.M), f"{path.name} defines code"
+        declared = pm.inspect_notebook(str(path))
+        assert all(p["help"] for p in declared.values()), f"{path.name}: every parameter needs a comment"
+
+
+def test_config_and_parameter_errors_come_before_any_kernel(tmp_path):
+    with pytest.raises(ParameterError, match=r"unknown key\(s\) \['horizn'\]"):
+        load_config(_cfg(tmp_path, horizn=5))
+    with pytest.raises(ParameterError, match="horizon has the wrong type"):
+        load_config(_cfg(tmp_path, horizon="ten"))
+    with pytest.raises(ParameterError, match=r"\['9999'\] not in the admission region; valid codes: 0114"):
+        load_config(_cfg(tmp_path, municipalities=["9999"]))
+    with pytest.raises(ParameterError, match="theta must be strictly between 0 and 1"):
+        load_config(_cfg(tmp_path, theta=1.5))
+    with pytest.raises(ParameterError, match=r"year \[2027\] outside the projection years 2023–2025"):
+        run_reports(_cfg(tmp_path, horizon=3), reports_dir=tmp_path / "r", progress=lambda *_: None)
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(ParameterError, match="--only"):
+        plan_jobs(load_config(_cfg(tmp_path)), only=["0999"])
+    job = ReportJob("kommun_0136", "x", NB / "10_kommun.ipynb", {"kommunn": "0136"})
+    with pytest.raises(ParameterError, match="has no parameter 'kommunn'; declared: .*kommun"):
+        validate_jobs([job])
+    job = ReportJob("kommun_0136", "x", NB / "10_kommun.ipynb", {"horizon": "10"})
+    with pytest.raises(ParameterError, match="parameter 'horizon' must be int"):
+        validate_jobs([job])
+    with pytest.raises(ParameterError, match="does not exist"):
+        validate_jobs([ReportJob("x", "x", NB / "99_missing.ipynb", {})])
+    # and the CLI exits 2 without creating a run folder
+    from forecast.cli import main
+    before = sorted(reports.REPORTS_DIR.glob("*")) if reports.REPORTS_DIR.exists() else []
+    assert main(["report", "--config", str(_cfg(tmp_path, horizn=5))]) == 2
+    after = sorted(reports.REPORTS_DIR.glob("*")) if reports.REPORTS_DIR.exists() else []
+    assert after == before                     # no run folder was created
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("run")
+    cfg = _cfg(tmp)
+    res = run_reports(cfg, reports_dir=tmp / "reports", jobs_n=2, progress=lambda *_: None)
+    return res
+
+
+def test_every_notebook_runs_headless_and_renders_without_code(run):
+    assert run.ok, [(j.key, j.error) for j in run.jobs if j.status != "ok"]
+    keys = {j.key for j in run.jobs}
+    assert keys == {"region", "befolkning", "sokmonster", "kapacitet", "traffsakerhet", "kommun_0136",
+                    "scenario_exempel_ny_skola_haninge"}
+    headings = {"region": "Riskflaggor", "kommun_0136": "Var eleverna börjar", "traffsakerhet": "Resultattavla",
+                "scenario_exempel_ny_skola_haninge": "Hypotetiskt scenario", "sokmonster": "Övergång till gymnasiet"}
+    for j in run.jobs:
+        html = (run.run_dir / f"{j.key}.html").read_text(encoding="utf-8")
+        assert "get_run_data" not in html and "from forecast" not in html          # no code
+        assert "injected-parameters" not in html and "flag_probability: float" not in html
+        assert "data:image/png;base64" in html or j.key in ("traffsakerhet",) or "<img" in html
+        if j.key in headings:
+            assert headings[j.key] in html
+    region = (run.run_dir / "region.html").read_text(encoding="utf-8")
+    assert region.count("data:image/png;base64") >= 4
+
+
+def test_manifest_index_and_latest(run):
+    m = json.loads((run.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert m["git_commit"] and m["package_versions"]["papermill"]
+    assert any(k.endswith("cohort_history.parquet") for k in m["input_checksums"])
+    assert all(r["status"] == "ok" and r["seconds"] > 0 for r in m["reports"])
+    latest = run.run_dir.parent / "latest"
+    assert latest.is_symlink() and latest.resolve() == run.run_dir.resolve()
+    index = (run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert 'href="kommun_0136.html">Haninge' in index and "Flaggor överkapacitet" in index
+
+
+def test_failed_report_keeps_traceback_and_previous_latest(run, tmp_path, monkeypatch):
+    bad_dir = tmp_path / "nb"
+    bad_dir.mkdir()
+    for p in NB.glob("*.ipynb"):
+        shutil.copy(p, bad_dir / p.name)
+    nb = nbformat.read(bad_dir / "04_traffsakerhet.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('avsiktligt fel')"))
+    nbformat.write(nb, bad_dir / "04_traffsakerhet.ipynb")
+    monkeypatch.setattr(reports, "NOTEBOOK_DIR", bad_dir)
+    reports_dir = run.run_dir.parent
+    before = (reports_dir / "latest").resolve()
+    res = run_reports(_cfg(tmp_path, reports=["traffsakerhet", "befolkning"]), reports_dir=reports_dir, jobs_n=2,
+                      progress=lambda *_: None)
+    assert not res.ok
+    failed = {j.key: j for j in res.jobs if j.status != "ok"}
+    assert set(failed) == {"traffsakerhet"} and "avsiktligt fel" in failed["traffsakerhet"].error
+    executed = nbformat.read(res.run_dir / "notebooks" / "traffsakerhet.ipynb", as_version=4)
+    assert any(o.get("ename") == "RuntimeError" for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert (res.run_dir / "befolkning.html").is_file()
+    assert "misslyckades" in (res.run_dir / "index.html").read_text(encoding="utf-8")
+    assert (reports_dir / "latest").resolve() == before
+
+
+def test_real_browser_opens_index_and_a_report(run, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: `make test` installs Debian's chromium package")
+        pytest.skip("chromium not installed (make test installs it)")
+    for page in ("index.html", "kommun_0136.html"):
+        shot = tmp_path / f"{page}.png"
+        p = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+             "--window-size=1280,1600", f"--screenshot={shot}", (run.run_dir / page).as_uri()],
+            capture_output=True, text=True, timeout=120)
+        assert shot.is_file() and shot.stat().st_size > 10_000, p.stderr[-2000:]
+        console = [line for line in p.stderr.splitlines() if "CONSOLE" in line]
+        errors = [line for line in console if re.search(r"error|uncaught", line, re.I)]
+        assert not errors, errors
+        shutil.copy(shot, run.run_dir / f"screenshot_{page}.png")
