@@ -33,18 +33,18 @@ def test_balancing_reproduces_observed_intake():
 
 
 def test_placement_with_room_keeps_wanted_and_ceiling_spills():
-    wanted = np.array([100.0, 50.0])[:, None] * shares(np.array([1.0, 1.0]), D2, BETA)
-    attract = np.array([1.0, 1.0])[None, :] * np.exp(-BETA * D2)
-    placed, displaced = place(wanted, np.array([1000.0, 1000.0]), attract)
+    wanted = (np.array([100.0, 50.0])[:, None] * shares(np.array([1.0, 1.0]), D2, BETA))[None]
+    W, E = np.array([[1.0, 1.0]]), np.exp(-BETA * D2)
+    placed, displaced = place(wanted, np.array([1000.0, 1000.0]), W, E)
     assert placed == pytest.approx(wanted) and displaced.sum() == 0
     # school 1 wants 83.3, has 70 places: 13.3 spill to school 2 (room 80 - 66.7 = 13.3 + ...)
-    placed, displaced = place(wanted, np.array([70.0, 100.0]), attract)
-    assert placed.sum(axis=0)[0] == pytest.approx(70.0)
+    placed, displaced = place(wanted, np.array([70.0, 100.0]), W, E)
+    assert placed[0].sum(axis=0)[0] == pytest.approx(70.0)
     assert placed.sum() == pytest.approx(150.0) and displaced.sum() == pytest.approx(0.0)
-    assert placed.sum(axis=1) == pytest.approx([100.0, 50.0])
+    assert placed[0].sum(axis=1) == pytest.approx([100.0, 50.0])
     # regional demand 150 > places 120: units full, the rest displaced
-    placed, displaced = place(wanted, np.array([70.0, 50.0]), attract)
-    assert placed.sum(axis=0) == pytest.approx([70.0, 50.0])
+    placed, displaced = place(wanted, np.array([70.0, 50.0]), W, E)
+    assert placed[0].sum(axis=0) == pytest.approx([70.0, 50.0])
     assert displaced.sum() == pytest.approx(30.0)
 
 
@@ -56,9 +56,9 @@ def test_ceiling_never_exceeded_random_cases():
         W = rng.uniform(0.2, 3, J)
         O = rng.uniform(10, 200, I)
         cap = rng.uniform(5, 150, J)
-        wanted = O[:, None] * shares(W, D, 0.1)
-        placed, displaced = place(wanted, cap, W[None, :] * np.exp(-0.1 * D))
-        assert np.all(placed.sum(axis=0) <= cap * (1 + 1e-9))
+        wanted = (O[:, None] * shares(W, D, 0.1))[None]
+        placed, displaced = place(wanted, cap, W[None, :], np.exp(-0.1 * D))
+        assert np.all(placed[0].sum(axis=0) <= cap * (1 + 1e-9))
         assert placed.sum() + displaced.sum() == pytest.approx(O.sum())
         if O.sum() <= cap.sum():
             assert displaced.sum() == pytest.approx(0.0, abs=1e-6)

@@ -12,7 +12,6 @@ were known at *T*.
 """
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 
 import numpy as np
@@ -49,6 +48,7 @@ def forecast_errors(hist: CohortHistory, method: str, params: MethodParams, orig
     ``outcome`` (default ``hist``) holds the actual values; forecasts use ``hist.truncate(origin)``.
     """
     outcome = outcome or hist
+    hist.fingerprint()   # computed once here, inherited by every truncation below
     last = int(outcome.years[-1])
     res = {}
     for o in origins:
@@ -58,7 +58,7 @@ def forecast_errors(hist: CohortHistory, method: str, params: MethodParams, orig
         past = hist.truncate(o)
         if past.pop.shape[1] < 3:
             continue
-        X = _projected(past, method, params, max(hs))
+        X = _projected(past, method, params, max(horizons))   # full length: memo hits across origins
         for h in hs:
             a = outcome.pop[:, outcome.years == o + h][:, 0]
             res[(o, h)] = (X[:, h - 1, 16:19].sum(axis=1), a[:, 16:19].sum(axis=1), X[:, h - 1, 16], a[:, 16])
@@ -71,7 +71,7 @@ _MEMO: dict = {}
 def _projected(past: CohortHistory, method: str, params: MethodParams, horizon: int) -> np.ndarray:
     """project_array, memoised on the data: the nested selection re-scores the same origins at
     every later origin, and a forecast from origin o depends only on the history up to o."""
-    key = (method, params, horizon, past.codes, hashlib.sha1(past.pop.tobytes()).hexdigest())
+    key = (method, params, horizon, past.fingerprint())
     if key not in _MEMO:
         if len(_MEMO) > 20_000:
             _MEMO.clear()

@@ -108,33 +108,44 @@ class FlowModel:
                        W=np.concatenate([self.W, new.places.to_numpy(float) * per_place]))
 
 
-def place(wanted: np.ndarray, places: np.ndarray, attract: np.ndarray, max_iter: int = 50,
-          tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """Capacity ceiling: (placed flows (…, I, J), displaced (…, I)).
+def place(wanted: np.ndarray, places: np.ndarray, weights: np.ndarray, decay: np.ndarray,
+          max_iter: int = 50, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity ceiling: (placed flows (S, I, J), displaced (S, I)) for wanted flows (S, I, J).
 
     Units over their places keep a pro-rata share of their applicants up to the places; the
-    excess of each origin spills to units with room, in proportion to ``attract`` (…, I, J)
-    (W·f(d)) among those; repeated until nothing spills (a unit that fills up is closed).
-    Whatever cannot be placed because every reachable unit is full is displaced.
+    excess of each origin spills to units with room in proportion to their attractiveness
+    ``weights`` (S, J) × ``decay`` (I, J) = W_j·f(d_ij); repeated until nothing spills (a unit
+    that fills up is closed). Whatever cannot be placed because every reachable unit is full is
+    displaced. Only paths with a full unit are iterated.
     """
-    placed = wanted.copy()
-    cap = np.broadcast_to(places, placed.shape[:-2] + places.shape[-1:]).astype(float)
+    placed = np.array(wanted, dtype=float, copy=True)
+    S = placed.shape[0]
+    cap = np.broadcast_to(places, (S, places.shape[-1])).astype(float)
+    weights = np.broadcast_to(weights, cap.shape)
+    displaced = np.zeros(placed.shape[:2])
     open_ = np.ones(cap.shape, dtype=bool)
-    displaced = np.zeros(placed.shape[:-1])
+    active = np.arange(S)
     for _ in range(max_iter):
-        load = placed.sum(axis=-2)
-        over = load > cap * (1 + 1e-12)
-        if not over.any():
+        P = placed[active]
+        load = P.sum(axis=1)
+        over = load > cap[active] * (1 + 1e-12)
+        rows = over.any(axis=1)
+        if not rows.any():
             break
-        keep = np.where(over, np.divide(cap, load, out=np.ones_like(load), where=load > 0), 1.0)
-        excess = (placed * (1 - keep[..., None, :])).sum(axis=-1)         # (…, I)
-        placed = placed * keep[..., None, :]
-        open_ = open_ & ~over & (placed.sum(axis=-2) < cap - tol)
-        a = attract * open_[..., None, :]
-        tot = a.sum(axis=-1, keepdims=True)
-        stuck = tot[..., 0] <= 0
-        displaced = displaced + np.where(stuck, excess, 0.0)
-        placed = placed + np.divide(a, tot, out=np.zeros_like(a), where=tot > 0) * np.where(stuck, 0.0, excess)[..., None]
+        active, P, load, over = active[rows], P[rows], load[rows], over[rows]
+        c = cap[active]
+        keep = np.where(over, np.divide(c, load, out=np.ones_like(load), where=load > 0), 1.0)
+        excess = np.einsum("sij,sj->si", P, 1.0 - keep)                   # (s, I)
+        P *= keep[:, None, :]
+        op = open_[active] & ~over & (P.sum(axis=1) < c - tol)
+        open_[active] = op
+        v = weights[active] * op                                            # (s, J)
+        tot = v @ decay.T                                                   # (s, I)
+        stuck = tot <= 0
+        displaced[active] += np.where(stuck, excess, 0.0)
+        factor = np.divide(excess, tot, out=np.zeros_like(excess), where=~stuck)
+        P += factor[:, :, None] * decay[None, :, :] * v[:, None, :]
+        placed[active] = P
         if excess.sum() < tol:
             break
     return placed, displaced

@@ -58,6 +58,16 @@ class CohortHistory:
     codes: tuple[str, ...]
     years: np.ndarray
     pop: np.ndarray  # float, (K, Y, 20)
+    _year_keys: tuple | None = field(default=None, compare=False, repr=False)
+
+    def fingerprint(self) -> tuple:
+        """A cheap identity of the data: one digest per year, computed once and kept by truncate."""
+        if self._year_keys is None:
+            import hashlib
+            keys = tuple(hashlib.sha1(np.ascontiguousarray(self.pop[:, i]).tobytes()).hexdigest()
+                         for i in range(self.pop.shape[1]))
+            object.__setattr__(self, "_year_keys", keys)
+        return (self.codes, int(self.years[0]) if len(self.years) else 0) + self._year_keys
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame) -> "CohortHistory":
@@ -77,7 +87,8 @@ class CohortHistory:
 
     def truncate(self, last_year: int) -> "CohortHistory":
         keep = self.years <= last_year
-        return CohortHistory(self.codes, self.years[keep], self.pop[:, keep])
+        keys = None if self._year_keys is None else tuple(k for k, m in zip(self._year_keys, keep) if m)
+        return CohortHistory(self.codes, self.years[keep], self.pop[:, keep], keys)
 
     def select(self, codes) -> "CohortHistory":
         idx = [self.codes.index(c) for c in codes]
@@ -111,14 +122,19 @@ def _transition_sums(P: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray
     return np.where(ok, nxt, 0.0).sum(axis=-2), np.where(ok, cur, 0.0).sum(axis=-2)
 
 
+def _group_sum(inv: np.ndarray, n: int, arr: np.ndarray) -> np.ndarray:
+    """Sum the rows of ``arr`` by group index ``inv`` (a one-hot matrix product; faster than add.at)."""
+    M = np.zeros((n, len(inv)))
+    M[inv, np.arange(len(inv))] = 1.0
+    return (M @ arr.reshape(len(inv), -1)).reshape((n,) + arr.shape[1:])
+
+
 def _county_ratios(P: np.ndarray, counties: np.ndarray, window: int) -> np.ndarray:
     """County change ratios pooled from its municipalities' known transitions, per municipality."""
     num, den = _transition_sums(P, window)
     uniq, inv = np.unique(counties, return_inverse=True)
-    cn = np.zeros((len(uniq), num.shape[-1]))
-    cd = np.zeros_like(cn)
-    np.add.at(cn, inv, num)
-    np.add.at(cd, inv, den)
+    cn = _group_sum(inv, len(uniq), num)
+    cd = _group_sum(inv, len(uniq), den)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(cd > 0, cn / cd, 1.0)
     return r[inv]
@@ -126,9 +142,7 @@ def _county_ratios(P: np.ndarray, counties: np.ndarray, window: int) -> np.ndarr
 
 def _county_sums(P: np.ndarray, counties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     uniq, inv = np.unique(counties, return_inverse=True)
-    C = np.zeros((len(uniq),) + P.shape[1:])
-    np.add.at(C, inv, np.nan_to_num(P))
-    return C, inv
+    return _group_sum(inv, len(uniq), np.nan_to_num(P)), inv
 
 
 def _age(X0: np.ndarray, R: np.ndarray, births: np.ndarray, horizon: int, shift: np.ndarray | None = None,
@@ -191,20 +205,16 @@ def project_array(P: np.ndarray, counties: np.ndarray, horizon: int, method: str
         Rc = _county_ratios(P, counties, params.window)[uniq_first]
         cshift = None
         if shift is not None:
-            w = np.zeros(C.shape[0])
-            np.add.at(w, inv, np.nan_to_num(shift * P[:, -1].sum(axis=1)))
+            w = _group_sum(inv, C.shape[0], np.nan_to_num(shift * P[:, -1].sum(axis=1)))
             cshift = w / np.maximum(C[:, -1].sum(axis=1), 1.0)
         cadd = None
         if added is not None:
-            cadd = np.zeros((C.shape[0],) + added.shape[1:])
-            np.add.at(cadd, inv, added)
+            cadd = _group_sum(inv, C.shape[0], added)
         cout = _age(C[:, -1], Rc, C[:, -BIRTH_YEARS_MEAN:, 0].mean(axis=1), horizon, cshift, cadd)
         # A county whose municipalities are not all known at the base year cannot be raked to.
-        complete = np.ones(C.shape[0], dtype=bool)
-        np.logical_and.at(complete, inv, ~np.isnan(P[:, -1]).any(axis=1))
+        complete = _group_sum(inv, C.shape[0], np.isnan(P[:, -1]).any(axis=1).astype(float)) == 0
         cout = np.where(complete[:, None, None], cout, np.nan)
-        msum = np.zeros_like(cout)
-        np.add.at(msum, inv, np.nan_to_num(out))
+        msum = _group_sum(inv, C.shape[0], np.nan_to_num(out))
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where((msum > 0) & ~np.isnan(cout), cout / msum, 1.0)
         out = out * factor[inv]

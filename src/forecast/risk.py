@@ -160,8 +160,7 @@ def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.r
             if rm.choice_sd > 0 else W[None, :]
         sh = shares(Wp, m.D, m.beta)
         wanted = O[:, :, None] * sh
-        attract = Wp[:, None, :] * np.exp(-m.beta * m.D)[None]
-        placed, displaced = place(wanted, places, attract)
+        placed, displaced = place(wanted, places, Wp, np.exp(-m.beta * m.D))
         out[g] = {"wanted": wanted.sum(axis=1), "placed": placed.sum(axis=1), "displaced": displaced.sum(axis=1),
                   "places": places, "flows": placed.mean(axis=0), "wanted_flows": wanted.mean(axis=0)}
     return out

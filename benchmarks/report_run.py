@@ -1,0 +1,71 @@
+"""The full annual report set: the suite's runner against the naive way (issue 5).
+
+    python benchmarks/report_run.py [--json] [--config config/annual.yml]
+
+suite: `forecast report` (validation, one forecast computation, parallel papermill with IPC
+kernels, HTML rendering, index and manifest), timed end to end.
+naive: the same notebooks with the same parameters and the same precomputed data folder, run
+by a sequential shell loop of the `papermill` and `jupyter nbconvert --no-input --to html`
+command-line tools, plus the time to compute that data folder once (sequentially).
+Needs `make data` first. Writes into a temporary folder; reports/latest is not touched.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from forecast.reports import DEFAULT_CONFIG, NOTEBOOK_DIR, SHARED_PARAMS, load_config, plan_jobs, run_reports
+from forecast.rundata import build_run_data
+
+BIN = Path(sys.executable).parent
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config", default=str(DEFAULT_CONFIG))
+    args = p.parse_args(argv)
+    cfg = load_config(Path(args.config))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        res = run_reports(Path(args.config), reports_dir=tmp / "suite", progress=lambda *_: None)
+        suite = time.perf_counter() - t0
+
+        t1 = time.perf_counter()
+        shared = {k: cfg[k] for k in SHARED_PARAMS if k in cfg}
+        data = tmp / "naive-data"
+        build_run_data(data / "baseline", **shared)
+        for s in cfg.get("scenarios", []):
+            build_run_data(data / f"scenario_{Path(s).stem}", **shared, scenario_file=s, backtest=False)
+        out = tmp / "naive"
+        out.mkdir()
+        failed = 0
+        for j in plan_jobs(cfg):
+            params = dict(j.parameters, data_dir=str(data / "baseline"))
+            if j.key.startswith("scenario_"):
+                params["scenario_data_dir"] = str(data / j.key)
+            nb_out = out / f"{j.key}.ipynb"
+            cmd = [str(BIN / "papermill"), str(j.notebook), str(nb_out), "--cwd", str(NOTEBOOK_DIR), "--no-progress-bar"]
+            for k, v in params.items():
+                cmd += ["-p" if isinstance(v, str) else "-p", k, str(v)]
+            r1 = subprocess.run(cmd, capture_output=True, text=True)
+            r2 = subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb_out)],
+                                capture_output=True, text=True)
+            failed += int(r1.returncode != 0 or r2.returncode != 0)
+        naive = time.perf_counter() - t1
+    result = {"suite_seconds": round(suite, 1), "naive_seconds": round(naive, 1), "speedup": round(naive / suite, 2),
+              "reports": len(res.jobs), "failed": sum(j.status != "ok" for j in res.jobs), "naive_failed": failed,
+              "suite_data_seconds": res.manifest["data_seconds"], "cores": os.cpu_count()}
+    print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
