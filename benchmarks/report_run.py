@@ -54,11 +54,13 @@ def main(argv=None) -> int:
             nb_out = out / f"{j.key}.ipynb"
             cmd = [str(BIN / "papermill"), str(j.notebook), str(nb_out), "--cwd", str(NOTEBOOK_DIR), "--no-progress-bar"]
             for k, v in params.items():
-                cmd += ["-p" if isinstance(v, str) else "-p", k, str(v)]
+                cmd += ["-r" if isinstance(v, str) else "-p", k, str(v)]   # -r: "0136" stays a string
             r1 = subprocess.run(cmd, capture_output=True, text=True)
             r2 = subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb_out)],
                                 capture_output=True, text=True)
             failed += int(r1.returncode != 0 or r2.returncode != 0)
+            if r1.returncode != 0:
+                print(f"naive: {j.key} failed: {r1.stderr[-300:]}", file=sys.stderr)
         naive = time.perf_counter() - t1
     result = {"suite_seconds": round(suite, 1), "naive_seconds": round(naive, 1), "speedup": round(naive / suite, 2),
               "reports": len(res.jobs), "failed": sum(j.status != "ok" for j in res.jobs), "naive_failed": failed,

@@ -89,10 +89,16 @@ def load_scenario(scenario_file: str, tables: dict, base_year: int, horizon: int
     return sc
 
 
+OBSERVED_FLOWS = PROJECT_ROOT / "data" / "raw" / "observed_flows.csv"
+
+
 def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "best", scenario: str = "main",
-                scenario_file: str | None = None, processed_dir: Path = PROCESSED_DIR) -> Chain:
+                scenario_file: str | None = None, processed_dir: Path = PROCESSED_DIR,
+                observed_flows: str | None = None) -> Chain:
     """Everything a report needs, from the processed tables. ``scenario``: low/main/high migration;
-    ``scenario_file``: a hypothetical scenario (scenarios/*.yml), relative to the project root."""
+    ``scenario_file``: a hypothetical scenario (scenarios/*.yml), relative to the project root;
+    ``observed_flows``: a CSV of observed home → unit flows (default: data/raw/observed_flows.csv
+    when a user has put one there); the flow model is then fitted to it and reports say so."""
     tables = {n: load_table(n, processed_dir) for n in TABLES}
     history = CohortHistory.from_frame(tables["cohort_history"])
     base_year = int(history.years[-1]) if base_year is None else base_year
@@ -108,7 +114,14 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
                              f"{adm_years[-1]}); the capacity chain needs base_year >= {adm_years[0] - 1}")
     fit_year = max(y for y in adm_years if y <= base_year + 1)
     intake_bt = backtest_intake(tables, age16, years=[y for y in adm_years[1:] if y <= fit_year])
-    region = build_region_model(tables, age16, year=fit_year, choice_sd=intake_bt["choice_sd"])
+    obs_path = Path(observed_flows) if observed_flows else (OBSERVED_FLOWS if OBSERVED_FLOWS.is_file() else None)
+    observed = None
+    if obs_path is not None:
+        if not obs_path.is_file():
+            raise ParameterError(f"observed flows file {obs_path} does not exist")
+        observed = pd.read_csv(obs_path, dtype=str, keep_default_na=False, encoding="utf-8")
+    region = build_region_model(tables, age16, year=fit_year, choice_sd=intake_bt["choice_sd"], observed=observed,
+                                observed_source=str(obs_path))
     if sc is not None:
         region = apply_scenario(region, sc)
     return Chain(tables, history, proj, age16, region, sc, intake_bt)

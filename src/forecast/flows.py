@@ -193,3 +193,79 @@ def calibrate_beta(O: np.ndarray, obs_by_group: dict, D_by_group: dict, home_clu
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+def decay_sensitivity(rm, betas) -> list[dict]:
+    """For each β: refit the attractiveness and report kluster syd's intake and resident shares
+    and the own / other municipal / independent split (the sweep the reports show)."""
+    out = []
+    for beta in betas:
+        Ts, us = [], []
+        for g, m in rm.models.items():
+            O = rm.entrants_by_group[g]
+            obs = m.units.admitted.to_numpy(float)
+            W = fit_attractiveness(O, obs, m.D, beta, tol=1e-7)
+            Ts.append((O * obs.sum() / O.sum())[:, None] * shares(W, m.D, beta))
+            us.append(m.units)
+        T = np.hstack(Ts)
+        units = pd.concat(us)
+        uc = units.kommun_kod.map(rm.clusters).fillna("").to_numpy()
+        split = split_shares(T, rm.codes, units)
+        out.append({"beta_per_km": float(beta), "syd_intake_share": self_containment(T, rm.home_cluster, uc, "syd"),
+                    "syd_resident_share": self_containment(T, rm.home_cluster, uc, "syd", "residents"),
+                    "nordvast_intake_share": self_containment(T, rm.home_cluster, uc, "nordväst"), **split})
+    return out
+
+
+OBSERVED_COLUMNS = ("home_kod", "skolenhetskod", "students")
+
+
+def validate_observed_flows(df: pd.DataFrame, source, codes, unit_codes, entrants: dict | None = None,
+                            tolerance: float = 0.15) -> pd.DataFrame:
+    """Check a user's observed flows (home_kod, skolenhetskod, students): known codes, numbers
+    ≥ 0, and each home municipality's total within ``tolerance`` of its entrant cohort."""
+    from .errors import DataError
+    missing = [c for c in OBSERVED_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError("observed flows: required column missing", file=source, column=missing[0])
+    df = df.copy()
+    df["home_kod"] = df.home_kod.astype(str).str.zfill(4)
+    df["skolenhetskod"] = df.skolenhetskod.astype(str)
+    bad = df[~df.home_kod.isin(list(codes))]
+    if len(bad):
+        raise DataError("home municipality not in the admission region", file=source, column="home_kod",
+                        examples=bad.head(3).to_dict("records"))
+    bad = df[~df.skolenhetskod.isin(list(unit_codes))]
+    if len(bad):
+        raise DataError("unknown school unit", file=source, column="skolenhetskod", examples=bad.head(3).to_dict("records"))
+    num = pd.to_numeric(df.students, errors="coerce")
+    if num.isna().any() or (num < 0).any():
+        raise DataError("students must be numbers >= 0", file=source, column="students",
+                        examples=df[num.isna() | (num < 0)].head(3).to_dict("records"))
+    df["students"] = num.astype(float)
+    if entrants:
+        tot = df.groupby("home_kod").students.sum()
+        for code, n in tot.items():
+            e = entrants.get(code)
+            if e and abs(n / e - 1) > tolerance:
+                raise DataError(f"observed students from {code} sum to {n:.0f}, the entrant cohort is {e:.0f} "
+                                f"(more than {tolerance:.0%} apart)", file=source, column="students")
+    return df
+
+
+def fit_observed_beta(flows: pd.DataFrame, codes, D_by_unit: dict) -> float:
+    """β from observed flows: Poisson GLM, students_ij ~ exp(a_i + g_j − β·d_ij) (origin and
+    destination fixed effects: the doubly constrained model), fitted with statsmodels."""
+    import statsmodels.api as sm
+    f = flows.groupby(["home_kod", "skolenhetskod"], as_index=False).students.sum()
+    f = f[f.skolenhetskod.isin(list(D_by_unit))]
+    homes, units = sorted(f.home_kod.unique()), sorted(f.skolenhetskod.unique())
+    grid = pd.MultiIndex.from_product([homes, units], names=["home_kod", "skolenhetskod"]).to_frame(index=False)
+    grid = grid.merge(f, how="left").fillna({"students": 0.0})
+    idx = {c: i for i, c in enumerate(codes)}
+    grid["d"] = [D_by_unit[u][idx[h]] for h, u in zip(grid.home_kod, grid.skolenhetskod)]
+    X = pd.get_dummies(grid[["home_kod", "skolenhetskod"]], drop_first=True, dtype=float)
+    X["d"] = grid.d
+    X = sm.add_constant(X)
+    res = sm.GLM(grid.students, X, family=sm.families.Poisson()).fit()
+    return float(-res.params["d"])

@@ -21,8 +21,8 @@ import pandas as pd
 
 from .capacity import Transition, build_transition, cost_per_place, unit_intake, unit_locations
 from .errors import ParameterError
-from .flows import (GROUPS, FlowModel, calibrate_beta, distance_matrix, fit_attractiveness, origin_points,
-                    place, shares)
+from .flows import (GROUPS, FlowModel, calibrate_beta, distance_matrix, fit_attractiveness, fit_observed_beta,
+                    origin_points, place, shares, validate_observed_flows)
 from .regions import ADMISSION_REGION
 
 DEFAULT_THETA = 0.90
@@ -48,6 +48,7 @@ class RegionModel:
     beta: float
     choice_sd: float = 0.0
     mapped_share: float = 1.0
+    entrants_by_group: dict = field(default_factory=dict)   # fitted year's entrants (I,) per group
     observed_flows: bool = False
     scenario_label: str | None = None
     new_units: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -65,7 +66,8 @@ def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
 
 
 def build_region_model(tables: dict, age16: pd.DataFrame, year: int | None = None, beta: float | None = None,
-                       choice_sd: float = 0.0) -> RegionModel:
+                       choice_sd: float = 0.0, observed: pd.DataFrame | None = None,
+                       observed_source: str = "observed flows") -> RegionModel:
     """Fit the flow model to admission ``year`` (default: the latest) for the admission region.
 
     ``tables``: processed tables (admissions, school_crosswalk, gymnasium_units, grade9_schools,
@@ -91,7 +93,16 @@ def build_region_model(tables: dict, age16: pd.DataFrame, year: int | None = Non
         u = intake[intake.group == g].sort_values("skolenhetskod").reset_index(drop=True)
         D = distance_matrix(origins, codes, u.x.to_numpy(), u.y.to_numpy())
         per_group[g], O_g[g], obs_g[g], D_g[g] = u, O, u.admitted.to_numpy(float), D
-    if beta is None:
+    if observed is not None:
+        # Fit the distance decay to the user's observed flows instead of the published shares.
+        entrants = {c: float(o) * (transition.rate["HF"] + transition.rate["YP"]) for c, o in zip(codes, O)}
+        unit_codes = set(units.skolenhetskod)
+        observed = validate_observed_flows(observed, observed_source, codes, unit_codes, entrants)
+        ux = units.set_index("skolenhetskod")
+        used = sorted(set(observed.skolenhetskod))
+        Dobs = distance_matrix(origins, codes, ux.loc[used, "x"].to_numpy(), ux.loc[used, "y"].to_numpy())
+        beta = fit_observed_beta(observed, codes, {u: Dobs[:, k] for k, u in enumerate(used)})
+    elif beta is None:
         unit_cluster = {g: per_group[g].kommun_kod.map(clusters).fillna("").to_numpy() for g in GROUPS}
         beta = calibrate_beta(O, obs_g, D_g, home_cluster, unit_cluster)
     models = {}
@@ -100,7 +111,8 @@ def build_region_model(tables: dict, age16: pd.DataFrame, year: int | None = Non
         models[g] = FlowModel(codes, per_group[g], D_g[g], W, beta)
     costs = cost_per_place(tables["gymnasium_costs"], sorted(set(intake.kommun_kod)))
     return RegionModel(codes, home_cluster, origins, models, transition, costs, clusters, year, beta,
-                       choice_sd, intake.attrs.get("mapped_share_admitted", 1.0))
+                       choice_sd, intake.attrs.get("mapped_share_admitted", 1.0), dict(O_g),
+                       observed_flows=observed is not None)
 
 
 def apply_scenario(rm: RegionModel, scenario) -> RegionModel:

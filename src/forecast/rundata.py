@@ -70,7 +70,7 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     """Compute every table the reports show and write them to ``out_dir`` (Parquet + meta.json)."""
     from .backtest import accuracy_table, county_accuracy, interval_coverage, run_backtest, scorecard
     from .chain import build_chain
-    from .flows import GROUPS, self_containment, split_shares
+    from .flows import GROUPS, decay_sensitivity, self_containment, split_shares
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     chain = build_chain(base_year, horizon, scenario=migration_scenario, scenario_file=scenario_file)
@@ -116,6 +116,7 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
         "syd_intake_share": self_containment(T, rm.home_cluster, uc, "syd"),
         "syd_resident_share": self_containment(T, rm.home_cluster, uc, "syd", "residents"),
         "split": split_shares(T, rm.codes, units), "choice_sd": rm.choice_sd,
+        "beta_sweep": decay_sensitivity(rm, [rm.beta * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)]),
         "transition_rule": tr.rule, "transition_rate": tr.rate,
         "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
         "coverage": coverage, "scorecard_outcome_year": outcome_year,
