@@ -35,10 +35,10 @@ browser:  ## install Debian's chromium for the real-browser test (needs apt; roo
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
 	  || echo "warning: could not install chromium; the browser test will be skipped outside CI"; }
 
-test: $(STAMP) browser  ## run the test suite (installs the venv and chromium when missing)
+test: $(STAMP) browser data  ## run the test suite (installs the venv and chromium, builds the data when missing)
 	$(BIN)/python -m pytest
 
-lab: $(STAMP)  ## open JupyterLab on notebooks/
+lab: data  ## open JupyterLab on notebooks/
 	$(BIN)/jupyter lab notebooks/
 
 clean:  ## remove data/processed/ (rebuild with make data)

@@ -20,3 +20,13 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def processed_data():
+    """The real-data tests read data/processed/; build it from the committed extracts if a plain
+    `pytest` runs before `make data` (make test builds it first)."""
+    from forecast.data import build_processed
+    from forecast.paths import PROCESSED_DIR
+    if not (PROCESSED_DIR / "cohort_history.parquet").is_file():
+        build_processed()
