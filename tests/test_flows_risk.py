@@ -206,3 +206,20 @@ def test_observed_flows_recover_beta_and_are_validated(chain, tmp_path):
         validate_observed_flows(bad, "t.csv", rm.codes, set(units), entrants)
     with pytest.raises(DataError, match="unknown school unit"):
         validate_observed_flows(df.assign(skolenhetskod="1"), "t.csv", rm.codes, set(units), entrants)
+
+
+def test_programme_mix_rules_hand_computed():
+    from forecast.capacity import _mix_forecast, build_programme_mix
+    past = pd.DataFrame({"EK": [0.20, 0.22, 0.24], "NA": [0.80, 0.78, 0.76]}, index=[2020, 2021, 2022])
+    assert _mix_forecast(past, "mean")["EK"] == pytest.approx(0.22)
+    assert _mix_forecast(past, "last")["EK"] == pytest.approx(0.24)
+    assert _mix_forecast(past, "damped")["EK"] == pytest.approx(0.24 + 0.5 * 0.02)
+    rows = [{"year": y, "programme_code": p, "admitted": n, "in_totals": True, "is_national": True,
+             "programme_group": "HF"} for y, ek, na in ((2020, 20, 80), (2021, 22, 78), (2022, 24, 76), (2023, 26, 74))
+            for p, n in (("EK", ek), ("NA", na))]
+    mix = build_programme_mix(pd.DataFrame(rows), [2024, 2025])
+    # a steady 2-point rise: the damped trend errs least (1 point) and is chosen
+    assert mix.attrs["rule"] == "damped"
+    f = mix[(mix.kind == "prognos")].set_index(["year", "programme_code"]).share
+    assert f[(2024, "EK")] == pytest.approx(0.27)
+    assert f.groupby(level=0).sum().to_numpy() == pytest.approx([1.0, 1.0])

@@ -23,7 +23,7 @@ from .regions import ADMISSION_REGION
 # is a third of a report's kernel time in the annual run.
 
 FILES = ("ages", "risk", "accuracy", "county_accuracy", "scorecard", "intake_backtest", "flows", "units",
-         "transition", "municipalities", "boundaries", "history16_18")
+         "transition", "programme_mix", "municipalities", "boundaries", "history16_18")
 
 
 def _flows_table(chain, year: int) -> pd.DataFrame:
@@ -97,6 +97,10 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     tables["units"] = _units_table(chain)
     tr = chain.region.transition
     tables["transition"] = tr.observed.assign(projected_rate=tr.observed.group.map(tr.rate), rule=tr.rule)
+    from .capacity import build_programme_mix
+    adm = chain.tables["admissions"]
+    mix = build_programme_mix(adm, [int(y) for y in proj.years if y > adm.year.max()])
+    tables["programme_mix"] = mix
     m = chain.tables["municipalities"]
     tables["municipalities"] = m[m.in_admission_region]
     tables["boundaries"] = chain.tables["region_boundaries"]
@@ -117,7 +121,7 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
         "syd_resident_share": self_containment(T, rm.home_cluster, uc, "syd", "residents"),
         "split": split_shares(T, rm.codes, units), "choice_sd": rm.choice_sd,
         "beta_sweep": decay_sensitivity(rm, [rm.beta * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)]),
-        "transition_rule": tr.rule, "transition_rate": tr.rate,
+        "transition_rule": tr.rule, "transition_rate": tr.rate, "programme_mix_rule": mix.attrs["rule"],
         "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
         "coverage": coverage, "scorecard_outcome_year": outcome_year,
         "intake_scores": {k: v for k, v in chain.intake_backtest.items() if k not in ("table",)},
@@ -162,6 +166,7 @@ class RunData:
     flows: pd.DataFrame
     units: pd.DataFrame
     transition: pd.DataFrame
+    programme_mix: pd.DataFrame
     municipalities: pd.DataFrame
     boundaries: pd.DataFrame
     history16_18: pd.DataFrame
