@@ -132,6 +132,26 @@ def test_failed_report_keeps_traceback_and_previous_latest(run, tmp_path, monkey
     assert (reports_dir / "latest").resolve() == before
 
 
+def test_dead_kernel_and_unwritable_folder_are_named(tmp_path, monkeypatch):
+    bad_dir = tmp_path / "nb"
+    bad_dir.mkdir()
+    for p in NB.glob("*.ipynb"):
+        shutil.copy(p, bad_dir / p.name)
+    nb = nbformat.read(bad_dir / "01_befolkning.ipynb", as_version=4)
+    nb.cells.insert(5, nbformat.v4.new_code_cell("import os\nos._exit(3)  # the kernel dies here"))
+    nbformat.write(nb, bad_dir / "01_befolkning.ipynb")
+    monkeypatch.setattr(reports, "NOTEBOOK_DIR", bad_dir)
+    res = run_reports(_cfg(tmp_path, reports=["befolkning"]), reports_dir=tmp_path / "r", jobs_n=2,
+                      progress=lambda *_: None)
+    j = res.jobs[0]
+    assert j.status == "failed" and "cell 7 (import os)" in j.error and "DeadKernel" in j.error
+    assert not (tmp_path / "r" / "latest").exists()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")          # unwritable even for root: a file in the path
+    with pytest.raises(ParameterError, match="reports folder .*a-file/reports is not writable"):
+        run_reports(_cfg(tmp_path), reports_dir=blocker / "reports", progress=lambda *_: None)
+
+
 def test_real_browser_opens_index_and_a_report(run, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

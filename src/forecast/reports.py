@@ -213,7 +213,7 @@ def _execute(job_dict: dict) -> dict:
     except pm.PapermillExecutionError as exc:
         status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     except Exception as exc:  # a dead kernel, a timeout: keep going with the other reports
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        status, error = "failed", f"{_running_cell(out_nb)}{type(exc).__name__}: {exc}"
     if out_nb.is_file():
         try:
             nb = nbformat.read(out_nb, as_version=4)
@@ -224,6 +224,21 @@ def _execute(job_dict: dict) -> dict:
 
 
 _EXPORTER = None
+
+
+def _running_cell(out_nb: Path) -> str:
+    """'cell N (first line): ' for the last cell papermill started before the kernel died, numbered
+    as in the kept executed notebook (which includes the injected-parameters cell)."""
+    import nbformat
+    try:
+        nb = nbformat.read(out_nb, as_version=4)
+    except Exception:
+        return ""
+    started = [i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return ""
+    c = nb.cells[started[-1]]
+    return f"cell {started[-1] + 1} ({c.source.splitlines()[0][:60] if c.source else ''}): "
 
 
 def render_html(nb, title: str) -> str:
