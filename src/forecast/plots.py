@@ -245,3 +245,123 @@ def table_cohorts(rd, areas, years=None) -> pd.DataFrame:
     t.columns = [f"{y}" for y in t.columns]
     t.index.name = "16–18-åringar, prognos (80 % intervall)"
     return t
+
+
+# --- texts and tables the notebooks show (kept here so the notebooks only narrate) -----------
+
+def text_region_summary(rd, year: int) -> str:
+    a = rd.ages.set_index(["area", "measure", "year"])
+    r5 = a.loc[("region", "age16_18", year)]
+    over = rd.risk[(rd.risk.year == year) & (rd.risk.level == "enhet") & rd.risk.flag_overcapacity]
+    best = rd.accuracy[rd.accuracy.method == "best"].set_index("horizon").mape if len(rd.accuracy) else pd.Series(dtype=float)
+    return (f"- År {year} väntas antagningsregionen ha **{fmt(r5.population)} 16–18-åringar** "
+            f"(80 % intervall {fmt(r5.lo80)}–{fmt(r5.hi80)}).\n"
+            f"- **{len(over)} skolenheter och programgrupper** flaggas för överkapacitet {year} (sannolikhet minst "
+            f"{pct(rd.meta['flag_probability'])} att beläggningen i åk 1 blir under {pct(rd.meta['theta'])}); "
+            f"väntad kostnad för deras tomma platser: **{fmt(over.cost_empty_sek.sum() / 1e6)} mnkr per år**.\n"
+            f"- Prognosmetod: {rd.meta['method']}. Historiskt medelfel för kommunernas 16–18-åringar: "
+            f"{fmt(best.get(1), 1)} % ett år framåt och {fmt(best.get(5), 1)} % fem år framåt.")
+
+
+def text_flows(rd, kommun: str) -> str:
+    year = rd.meta["years"][0]
+    f = rd.flows[(rd.flows.kind == "placed") & (rd.flows.year == year)]
+    u = rd.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod")
+    f = f.assign(skolkommun=f.skolenhetskod.map(u.kommun_kod))
+    out, inn = f[f.home_kod == kommun], f[f.skolkommun == kommun]
+    basis = "observerade" if rd.meta["flows_basis"] == "observed" else "skattade"
+    return (f"Av eleverna som bor i {rd.name(kommun)} väntas **{pct(out[out.skolkommun == kommun].students.sum() / max(out.students.sum(), 1))}** "
+            f"börja i en skola i kommunen {year}. Kommunens skolor väntas ta emot **{fmt(inn.students.sum())}** elever i åk 1, "
+            f"varav {pct(inn[inn.home_kod != kommun].students.sum() / max(inn.students.sum(), 1))} från andra kommuner "
+            f"({basis} flöden).")
+
+
+def text_model(rd) -> str:
+    m = rd.meta
+    return (f"Avståndsavtagande β = {fmt(m['beta_per_km'], 3)} per km, kalibrerat så att {pct(m['syd_intake_share'])} av eleverna "
+            f"i kluster syds skolor bor i klustret (publicerat: 79 %). Av klustrets egna elever studerar {pct(m['syd_resident_share'])} "
+            f"i klustret. Fördelning: egen kommuns skolor {pct(m['split']['own'])}, annan kommuns {pct(m['split']['other_municipal'])}, "
+            f"fristående {pct(m['split']['independent'])} (publicerat 2018: 31 / 29 / 40 %). Andel antagna som kopplats till en "
+            f"skolenhet: {pct(m['mapped_share_admitted'], 1)}.")
+
+
+def text_intake_backtest(rd) -> str:
+    s = rd.meta["intake_scores"]
+    return (f"Återprognos av antagna per skolenhet ett år framåt ({', '.join(map(str, s['intake_years']))}): medelfel "
+            f"{fmt(s['intake_mape_unit_1y'], 1)} % per enhet, {fmt(s['intake_mape_municipality_1y'], 1)} % per kommun. "
+            f"Överkapacitetsflaggornas Brier-poäng {fmt(s.get('brier_overcapacity', float('nan')), 3)} mot "
+            f"{fmt(s.get('brier_base_rate', float('nan')), 3)} för basfrekvensen (lägre är bättre).")
+
+
+def text_coverage(rd) -> str:
+    cov = rd.meta["coverage"]
+    return (f"80 %-intervallen har i efterhand träffat {fmt(cov.get('coverage_80', float('nan')))} % av utfallen "
+            f"och 95 %-intervallen {fmt(cov.get('coverage_95', float('nan')))} %.")
+
+
+def text_sources(rd, hypothetical: bool = False) -> str:
+    basis = "observerade" if rd.meta["flows_basis"] == "observed" else "skattade"
+    return (("**Hypotetiskt scenario** – " if hypothetical else "")
+            + "**Skattat eller observerat.** Befolkning och antagning är observerade (SCB/Kolada, Skolverket, "
+            "Gymnasieantagningen). Enskilda åldrar utom 2019 är skattade ur åldersgrupper; elevflöden mellan kommuner "
+            f"och skolor är **{basis}**; sannolikheter kommer från simulering av prognosernas egna historiska fel. "
+            "Antaganden: [docs/assumptions.md](../docs/assumptions.md), metoder: [docs/methods.md](../docs/methods.md).")
+
+
+def table_beta_sweep(rd) -> pd.DataFrame:
+    sw = pd.DataFrame(rd.meta["beta_sweep"])
+    return pd.DataFrame({"β per km": sw.beta_per_km.map(lambda v: fmt(v, 3)),
+                         "Kluster syd: skolornas elever från klustret": sw.syd_intake_share.map(pct),
+                         "Kluster syd: klustrets elever i klustret": sw.syd_resident_share.map(pct),
+                         "Egen kommuns skolor": sw.own.map(pct), "Annan kommuns skolor": sw.other_municipal.map(pct),
+                         "Fristående": sw.independent.map(pct)})
+
+
+def table_transition(rd) -> pd.DataFrame:
+    t = rd.transition.pivot(index="year", columns="group", values="rate")
+    t.columns = [{"HF": "Högskoleförberedande", "YP": "Yrkesprogram", "IM": "Introduktionsprogram"}[c] for c in t.columns]
+    return (t * 100).round(1).rename_axis("Antagningsår (andel av 16-åringar, %)")
+
+
+def table_programme_mix(rd) -> pd.DataFrame:
+    mx = rd.programme_mix
+    last_obs = mx[mx.kind == "observerad"].year.max()
+    show = mx[mx.year.isin([last_obs, rd.meta["years"][-1]])].pivot(index="programme_code", columns="year",
+                                                                      values="share").mul(100).round(1)
+    show.index.name = f"Program (andel av antagna till nationella program, %; prognosregel: {rd.meta['programme_mix_rule']})"
+    return show.sort_values(last_obs, ascending=False)
+
+
+def table_utilisation_by_group(rd) -> pd.DataFrame:
+    p = rd.risk[rd.risk.level == "programgrupp"]
+    t = p.assign(Programgrupp=p.group.map(GROUP_SV)).pivot(index="year", columns="Programgrupp", values="utilisation")
+    return t.mul(100).round(1).rename_axis("Beläggning i åk 1, %")
+
+
+def table_accuracy(rd, value: str = "mape") -> pd.DataFrame:
+    a = rd.accuracy[rd.accuracy.horizon.isin([1, 3, 5, 10])]
+    label = "MAPE, %" if value == "mape" else "snedvridning MALPE, %"
+    return a.pivot(index="method", columns="horizon", values=value).round(2).rename_axis(
+        index="Metod", columns=f"År framåt ({label})")
+
+
+def table_scenario_losers(base, sc, year: int, n: int = 12) -> pd.DataFrame:
+    """The units whose demand the scenario lowers most in ``year``."""
+    b = base.risk[(base.risk.level == "enhet") & (base.risk.year == year)].set_index(["area", "group"])
+    s = sc.risk[(sc.risk.level == "enhet") & (sc.risk.year == year)].set_index(["area", "group"])
+    d = (s.demand - b.demand.reindex(s.index).fillna(0)).sort_values().head(n)
+    u = sc.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").skola
+    return pd.DataFrame({"Skola": [u.get(a, a) for a, _ in d.index], "Programgrupp": [GROUP_SV[g] for _, g in d.index],
+                         "Efterfrågan, bas": b.demand.reindex(d.index).map(fmt).to_numpy(),
+                         "Förändring": d.map(fmt).to_numpy()})
+
+
+def table_scenario_risk(base, sc, year: int) -> pd.DataFrame:
+    """Overcapacity risk and empty places per cluster and programme group, baseline vs scenario."""
+    m = base.risk.merge(sc.risk, on=["year", "level", "area", "group"], suffixes=("_bas", "_scenario"))
+    m = m[m.level.isin(["kluster", "programgrupp"]) & (m.year == year)]
+    return pd.DataFrame({"Nivå": m.level.map(LEVEL_SV), "Område": m.area, "Programgrupp": m.group.map(GROUP_SV),
+                         "Risk överkapacitet, bas": m.p_overcapacity_bas.map(pct),
+                         "Risk överkapacitet, scenario": m.p_overcapacity_scenario.map(pct),
+                         "Tomma platser, bas": m.empty_places_bas.map(fmt),
+                         "Tomma platser, scenario": m.empty_places_scenario.map(fmt)}).reset_index(drop=True)
