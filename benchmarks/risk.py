@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from forecast.chain import build_chain
-from forecast.flows import GROUPS, self_containment, split_shares
-from forecast.risk import backtest_intake, run_risk
+from forecast.flows import share_summary
+from forecast.risk import backtest_intake, fitted_flows, run_risk
 
 
 def main(argv=None) -> int:
@@ -31,10 +31,8 @@ def main(argv=None) -> int:
     ch = build_chain(base_year=2022, horizon=10)
     t_chain = time.perf_counter() - t0
     rm = ch.region
-    T = np.hstack([rm.models[g].wanted(ch.entrants(g, rm.year)) for g in GROUPS])
-    units = __import__("pandas").concat([rm.models[g].units for g in GROUPS])
-    uc = units.kommun_kod.map(rm.clusters).fillna("").to_numpy()
-    split = split_shares(T, rm.codes, units)
+    T, units = fitted_flows(rm)
+    sh = share_summary(T, rm.codes, units, rm.clusters, rm.home_cluster)
     t1 = time.perf_counter()
     run_risk(rm, ch.projection, [ch.projection.years[0]], args.paths, np.random.default_rng(1))
     one_year = time.perf_counter() - t1
@@ -44,10 +42,10 @@ def main(argv=None) -> int:
     bt = backtest_intake(ch.tables, ch.age16)
     out = {k: v for k, v in bt.items() if k != "table"}
     out |= {
-        "within_cluster_share_syd": round(100 * self_containment(T, rm.home_cluster, uc, "syd"), 2),
-        "within_cluster_share_syd_residents": round(100 * self_containment(T, rm.home_cluster, uc, "syd", "residents"), 2),
-        "within_cluster_share_nordvast": round(100 * self_containment(T, rm.home_cluster, uc, "nordväst"), 2),
-        "split_2018_model_pct": {k: round(100 * v, 1) for k, v in split.items()},
+        "within_cluster_share_syd": round(100 * sh["syd_intake_share"], 2),
+        "within_cluster_share_syd_residents": round(100 * sh["syd_resident_share"], 2),
+        "within_cluster_share_nordvast": round(100 * sh["nordvast_intake_share"], 2),
+        "split_2018_model_pct": {k: round(100 * sh[k], 1) for k in ("own", "other_municipal", "independent")},
         "split_2018_published_pct": {"own": 31, "other_municipal": 29, "independent": 40},
         "beta_per_km": round(rm.beta, 4), "fitted_year": rm.year,
         "mapped_share_admitted_pct": round(100 * rm.mapped_share, 2),

@@ -4,7 +4,6 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import pandas as pd
 import pytest
 
 from forecast import scb_api

@@ -89,21 +89,24 @@ def _mape(f: np.ndarray, a: np.ndarray) -> float:
     return float(np.mean(np.abs(f[ok] - a[ok]) / a[ok]) * 100)
 
 
-def select_method(hist: CohortHistory) -> tuple[str, MethodParams]:
-    """The candidate with the lowest mean 16–18 MAPE over horizons 1–5 on ``hist``'s own origins."""
-    return _select_cached(hist.codes, hist.years.tobytes(), hist.pop.tobytes(), hist.pop.shape)
+def select_method(hist: CohortHistory, family: str | None = None) -> tuple[str, MethodParams]:
+    """The candidate (of ``family`` if given) with the lowest mean 16–18 MAPE over horizons 1–5
+    on ``hist``'s own origins."""
+    return _select_cached(family, hist.codes, hist.years.tobytes(), hist.pop.tobytes(), hist.pop.shape)
 
 
-@lru_cache(maxsize=64)
-def _select_cached(codes, years_b, pop_b, shape):
+@lru_cache(maxsize=256)
+def _select_cached(family, codes, years_b, pop_b, shape):
     hist = CohortHistory(codes, np.frombuffer(years_b, dtype=np.int64), np.frombuffer(pop_b).reshape(shape))
     first, last = int(hist.years[0]), int(hist.years[-1])
     origins = list(range(first + 2, last))
     focus = _focus(hist)
     if len(origins) < MIN_SELECTION_ORIGINS:
-        return "shrunk", MethodParams()
-    best, best_score = None, np.inf
+        return family or "shrunk", MethodParams()
+    best, best_score = (family, MethodParams()), np.inf
     for method, params in candidates():
+        if family is not None and method != family:
+            continue
         errs = forecast_errors(hist, method, params, origins, SELECTION_HORIZONS)
         if not errs:
             continue
@@ -180,7 +183,7 @@ def run_backtest(hist: CohortHistory, origins=None, horizons=HORIZONS, methods=M
             elif method in ("shrunk", "ensemble", "hamilton_perry") and best_method == method:
                 m, p = method, best_params
             elif method in ("shrunk", "ensemble", "hamilton_perry"):
-                m, p = method, _select_within(past, method)
+                m, p = method, select_method(past, method)[1]
             else:
                 m, p = method, MethodParams()
             errs = forecast_errors(hist, m, p, [o], horizons)
@@ -190,29 +193,6 @@ def run_backtest(hist: CohortHistory, origins=None, horizons=HORIZONS, methods=M
                     "origin": oo, "horizon": h, "kommun_kod": hist.codes,
                     "forecast16_18": f, "actual16_18": a, "forecast16": f16, "actual16": a16}))
     return pd.concat(frames, ignore_index=True)
-
-
-def _select_within(hist: CohortHistory, method: str) -> MethodParams:
-    return _select_within_cached(method, hist.codes, hist.years.tobytes(), hist.pop.tobytes(), hist.pop.shape)
-
-
-@lru_cache(maxsize=256)
-def _select_within_cached(method, codes, years_b, pop_b, shape):
-    hist = CohortHistory(codes, np.frombuffer(years_b, dtype=np.int64), np.frombuffer(pop_b).reshape(shape))
-    first, last = int(hist.years[0]), int(hist.years[-1])
-    origins = list(range(first + 2, last))
-    focus = _focus(hist)
-    if len(origins) < MIN_SELECTION_ORIGINS:
-        return MethodParams()
-    best, best_score = MethodParams(), np.inf
-    for m, params in candidates():
-        if m != method:
-            continue
-        errs = forecast_errors(hist, m, params, origins, SELECTION_HORIZONS)
-        score = np.mean([_mape(f[focus], a[focus]) for f, a, _, _ in errs.values()]) if errs else np.inf
-        if score < best_score - 1e-12:
-            best, best_score = params, score
-    return best
 
 
 def accuracy_table(bt: pd.DataFrame, codes=None, value: str = "16_18") -> pd.DataFrame:

@@ -29,7 +29,6 @@ from .data import load_table
 from .errors import ParameterError
 from .paths import PROCESSED_DIR, PROJECT_ROOT
 from .projection import CohortHistory, Projection, project_cohorts
-from .regions import ADMISSION_REGION
 from .risk import RegionModel, age16_by_year, apply_scenario, backtest_intake, build_region_model, run_risk
 from .scenarios import Scenario, read_scenario
 
@@ -126,6 +125,3 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
         region = apply_scenario(region, sc)
     return Chain(tables, history, proj, age16, region, sc, intake_bt)
 
-
-def region_codes() -> list[str]:
-    return sorted(ADMISSION_REGION)

@@ -195,9 +195,18 @@ def calibrate_beta(O: np.ndarray, obs_by_group: dict, D_by_group: dict, home_clu
     return (lo + hi) / 2
 
 
+def share_summary(T: np.ndarray, codes, units: pd.DataFrame, clusters: dict, home_cluster: np.ndarray) -> dict:
+    """The published facts the model is checked against: kluster syd's intake and resident
+    shares, nordväst's intake share, and the own / other municipal / independent split."""
+    uc = units.kommun_kod.map(clusters).fillna("").to_numpy()
+    return {"syd_intake_share": self_containment(T, home_cluster, uc, "syd"),
+            "syd_resident_share": self_containment(T, home_cluster, uc, "syd", "residents"),
+            "nordvast_intake_share": self_containment(T, home_cluster, uc, "nordväst"),
+            **split_shares(T, codes, units)}
+
+
 def decay_sensitivity(rm, betas) -> list[dict]:
-    """For each β: refit the attractiveness and report kluster syd's intake and resident shares
-    and the own / other municipal / independent split (the sweep the reports show)."""
+    """For each β: refit the attractiveness and report the share summary (the sweep the reports show)."""
     out = []
     for beta in betas:
         Ts, us = [], []
@@ -207,13 +216,8 @@ def decay_sensitivity(rm, betas) -> list[dict]:
             W = fit_attractiveness(O, obs, m.D, beta, tol=1e-7)
             Ts.append((O * obs.sum() / O.sum())[:, None] * shares(W, m.D, beta))
             us.append(m.units)
-        T = np.hstack(Ts)
-        units = pd.concat(us)
-        uc = units.kommun_kod.map(rm.clusters).fillna("").to_numpy()
-        split = split_shares(T, rm.codes, units)
-        out.append({"beta_per_km": float(beta), "syd_intake_share": self_containment(T, rm.home_cluster, uc, "syd"),
-                    "syd_resident_share": self_containment(T, rm.home_cluster, uc, "syd", "residents"),
-                    "nordvast_intake_share": self_containment(T, rm.home_cluster, uc, "nordväst"), **split})
+        summary = share_summary(np.hstack(Ts), rm.codes, pd.concat(us), rm.clusters, rm.home_cluster)
+        out.append({"beta_per_km": float(beta), **summary})
     return out
 
 

@@ -197,15 +197,18 @@ def plot_track_record(rd):
     return fig
 
 
-def table_flags(rd, level: str | None = None, area_filter=None, year: int | None = None, limit: int = 40) -> pd.DataFrame:
-    """Risk flags (overcapacity and shortage) with probabilities and costs, in Swedish."""
+def table_flags(rd, level: str | None = None, kommun: str | None = None, year: int | None = None,
+                limit: int = 40) -> pd.DataFrame:
+    """Risk flags (overcapacity and shortage) with probabilities and costs, in Swedish; with
+    ``kommun``, only that municipality (its units, or itself at level 'kommun')."""
     r = rd.risk
     if year is not None:
         r = r[r.year == year]
     if level:
         r = r[r.level == level]
-    if area_filter is not None:
-        r = r[area_filter(r)]
+    if kommun is not None:
+        unit_kommun = rd.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").kommun_kod
+        r = r[np.where(r.level == "enhet", r.area.map(unit_kommun), r.area) == kommun]
     r = r[r.flag_overcapacity | r.flag_shortage].copy()
     u = rd.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").skola
     r["namn"] = [u.get(a, a) if lv == "enhet" else (rd.name(a) if lv == "kommun" else a)

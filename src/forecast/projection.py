@@ -29,6 +29,7 @@ the base year.
 """
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass, field, replace
 
@@ -63,7 +64,6 @@ class CohortHistory:
     def fingerprint(self) -> tuple:
         """A cheap identity of the data: one digest per year, computed once and kept by truncate."""
         if self._year_keys is None:
-            import hashlib
             keys = tuple(hashlib.sha1(np.ascontiguousarray(self.pop[:, i]).tobytes()).hexdigest()
                          for i in range(self.pop.shape[1]))
             object.__setattr__(self, "_year_keys", keys)

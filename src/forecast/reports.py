@@ -23,9 +23,7 @@ import multiprocessing as mp
 import os
 import platform
 import secrets
-import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from importlib import metadata

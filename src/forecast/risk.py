@@ -14,7 +14,7 @@ computed from the summed paths, not from the units' probabilities.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -59,9 +59,10 @@ def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
     """kommun_kod × year of 16-year-olds: history where it exists, else the projection's central."""
     out = history_pop16
     if projection is not None:
-        t = projection.table()
-        t = t[(t.age == 16) & ~t.year.isin(out.year.unique())][["kommun_kod", "year", "population"]]
-        out = pd.concat([out, t], ignore_index=True)
+        K, H = projection.central.shape[:2]
+        t = pd.DataFrame({"kommun_kod": np.repeat(projection.codes, H), "year": np.tile(projection.years, K),
+                          "population": projection.central[:, :, 16].reshape(-1)})
+        out = pd.concat([out, t[~t.year.isin(out.year.unique())]], ignore_index=True)
     return out
 
 
@@ -115,6 +116,13 @@ def build_region_model(tables: dict, age16: pd.DataFrame, year: int | None = Non
                        observed_flows=observed is not None)
 
 
+def fitted_flows(rm: RegionModel) -> tuple[np.ndarray, pd.DataFrame]:
+    """Wanted flows (I, J_all) of the fitted admission year (16-year-olds × transition rate), both
+    groups side by side, and their units."""
+    T = np.hstack([rm.models[g].wanted(rm.entrants_by_group[g] * rm.transition.rate[g]) for g in GROUPS])
+    return T, pd.concat([rm.models[g].units for g in GROUPS])
+
+
 def apply_scenario(rm: RegionModel, scenario) -> RegionModel:
     """Add the scenario's new schools and place changes (validated in forecast.scenarios)."""
     if scenario is None or scenario.schools is None or scenario.schools.empty:
@@ -135,8 +143,7 @@ def apply_scenario(rm: RegionModel, scenario) -> RegionModel:
         if r.skolenhetskod not in set(models[r.programme_group].units.skolenhetskod):
             raise ParameterError(f"scenario {scenario.path}: unit {r.skolenhetskod} has no "
                                  f"{r.programme_group} places to change")
-    return RegionModel(**{**rm.__dict__, "models": models, "scenario_label": scenario.label,
-                          "new_units": new, "changes": ch})
+    return replace(rm, models=models, scenario_label=scenario.label, new_units=new, changes=ch)
 
 
 def _places_for_year(m: FlowModel, rm: RegionModel, g: str, year: int) -> tuple[np.ndarray, np.ndarray]:
@@ -257,7 +264,7 @@ def roll_forward(rm: RegionModel, intake: pd.DataFrame) -> RegionModel:
         W = np.array([wmap.get(c, p * per_place) for c, p in zip(u.skolenhetskod, u.places)])
         D = distance_matrix(rm.origins, rm.codes, u.x.to_numpy(), u.y.to_numpy())
         models[g] = FlowModel(rm.codes, u, D, W, m.beta)
-    return RegionModel(**{**rm.__dict__, "models": models})
+    return replace(rm, models=models)
 
 
 def backtest_intake(tables: dict, age16: pd.DataFrame, years=None, n_paths: int = 500, seed: int = 0,

@@ -70,7 +70,8 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     """Compute every table the reports show and write them to ``out_dir`` (Parquet + meta.json)."""
     from .backtest import accuracy_table, county_accuracy, interval_coverage, run_backtest, scorecard
     from .chain import build_chain
-    from .flows import GROUPS, decay_sensitivity, self_containment, split_shares
+    from .flows import decay_sensitivity, share_summary
+    from .risk import fitted_flows
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     chain = build_chain(base_year, horizon, scenario=migration_scenario, scenario_file=scenario_file)
@@ -108,18 +109,16 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     h = ch[(ch.age.between(16, 18)) & ch.kommun_kod.isin(list(ADMISSION_REGION))]
     tables["history16_18"] = h.groupby(["kommun_kod", "year"]).population.sum().reset_index()
     rm = chain.region
-    T = np.hstack([rm.models[g].wanted(chain.entrants(g, rm.year)) for g in GROUPS])
-    units = pd.concat([rm.models[g].units for g in GROUPS])
-    uc = units.kommun_kod.map(rm.clusters).fillna("").to_numpy()
+    T, units = fitted_flows(rm)
+    shares_now = share_summary(T, rm.codes, units, rm.clusters, rm.home_cluster)
     meta = {
         "base_year": proj.base_year, "horizon": proj.horizon, "years": [int(y) for y in proj.years],
         "method": proj.method, "window": proj.params.window, "kappa": proj.params.kappa,
         "migration_scenario": migration_scenario, "n_paths": n_paths, "seed": seed, "theta": theta,
         "flag_probability": flag_probability, "flows_basis": "observed" if rm.observed_flows else "estimated",
         "beta_per_km": rm.beta, "fitted_admission_year": rm.year, "mapped_share_admitted": rm.mapped_share,
-        "syd_intake_share": self_containment(T, rm.home_cluster, uc, "syd"),
-        "syd_resident_share": self_containment(T, rm.home_cluster, uc, "syd", "residents"),
-        "split": split_shares(T, rm.codes, units), "choice_sd": rm.choice_sd,
+        "syd_intake_share": shares_now["syd_intake_share"], "syd_resident_share": shares_now["syd_resident_share"],
+        "split": {k: shares_now[k] for k in ("own", "other_municipal", "independent")}, "choice_sd": rm.choice_sd,
         "beta_sweep": decay_sensitivity(rm, [rm.beta * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)]),
         "transition_rule": tr.rule, "transition_rate": tr.rate, "programme_mix_rule": mix.attrs["rule"],
         "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
