@@ -98,6 +98,29 @@ def test_every_notebook_runs_headless_and_renders_without_code(run):
     assert region.count("data:image/png;base64") >= 4
 
 
+def _outputs(path: Path) -> list:
+    nb = nbformat.read(path, as_version=4)
+    return [(c.execution_count, [{k: v for k, v in o.items() if k != "metadata"} for o in c.outputs])
+            for c in nb.cells if c.cell_type == "code"]
+
+
+def test_warm_kernel_gives_the_outputs_of_a_fresh_kernel(run, tmp_path):
+    """The run reuses one kernel per process; a notebook run after others in it must give
+    exactly what it gives alone in a new kernel: texts, tables, figures (PNG bytes), counters."""
+    warm = {j.key: j for j in run.jobs}
+    assert max(j.kernel_reused for j in run.jobs) >= 2
+    res = run_reports(_cfg(tmp_path, reports=["kommun", "traffsakerhet", "sokmonster"]),
+                      reports_dir=tmp_path / "fresh", jobs_n=2, progress=lambda *_: None, fresh_kernels=True)
+    assert res.ok and res.manifest["kernels"] == "fresh"
+    assert all(j.kernel_reused == 0 for j in res.jobs)
+    for key in ("kommun_0136", "traffsakerhet", "sokmonster"):
+        assert warm[key].kernel_reused > 0, key          # it really ran after another notebook
+        a = _outputs(run.run_dir / "notebooks" / f"{key}.ipynb")
+        b = _outputs(res.run_dir / "notebooks" / f"{key}.ipynb")
+        assert a[0][0] == 1 and sum(len(o) for _, o in a) > 3
+        assert a == b, key
+
+
 def test_manifest_index_and_latest(run):
     m = json.loads((run.run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert m["git_commit"] and m["package_versions"]["papermill"]
@@ -141,10 +164,12 @@ def test_dead_kernel_and_unwritable_folder_are_named(tmp_path, monkeypatch):
     nb.cells.insert(5, nbformat.v4.new_code_cell("import os\nos._exit(3)  # the kernel dies here"))
     nbformat.write(nb, bad_dir / "01_befolkning.ipynb")
     monkeypatch.setattr(reports, "NOTEBOOK_DIR", bad_dir)
-    res = run_reports(_cfg(tmp_path, reports=["befolkning"]), reports_dir=tmp_path / "r", jobs_n=2,
-                      progress=lambda *_: None)
-    j = res.jobs[0]
+    # one process: the report after the dead kernel must get a new kernel and succeed
+    res = run_reports(_cfg(tmp_path, reports=["befolkning", "traffsakerhet"]), reports_dir=tmp_path / "r",
+                      jobs_n=1, progress=lambda *_: None)
+    j, after = res.jobs
     assert j.status == "failed" and "cell 7 (import os)" in j.error and "DeadKernel" in j.error
+    assert after.status == "ok" and after.kernel_reused == 0, after.error
     assert not (tmp_path / "r" / "latest").exists()
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")          # unwritable even for root: a file in the path

@@ -79,7 +79,7 @@ def _cmd_backtest(args) -> int:
 
 def _cmd_report(args) -> int:
     from .reports import run_reports
-    res = run_reports(Path(args.config), args.only, args.jobs)
+    res = run_reports(Path(args.config), args.only, args.jobs, fresh_kernels=args.fresh_kernels)
     failed = [j for j in res.jobs if j.status != "ok"]
     print(f"report: {len(res.jobs) - len(failed)} of {len(res.jobs)} reports ok in "
           f"{res.manifest['total_seconds']:.1f} s -> {res.run_dir / 'index.html'}")
@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", default=str(CONFIG_DIR / "annual.yml"), help="run config (default: %(default)s)")
     s.add_argument("--only", nargs="+", metavar="KOD", help="only these municipalities' reports")
     s.add_argument("--jobs", type=int, help="parallel processes (default: number of cores, at least 2)")
+    s.add_argument("--fresh-kernels", action="store_true",
+                   help="a new kernel for every notebook (default: each process reuses one kernel, reset between "
+                        "notebooks; about 1.8 s faster per notebook)")
     s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("fetch", help="download data from a publisher API")

@@ -64,6 +64,7 @@ class ReportJob:
     status: str = "pending"
     seconds: float = 0.0
     error: str = ""
+    kernel_reused: int = 0        # notebooks the (warm) kernel ran before this one; 0: a new kernel
 
 
 @dataclass
@@ -184,30 +185,26 @@ def _validate_scenarios(cfg: dict, jobs: list[ReportJob]) -> None:
 
 
 def _execute(job_dict: dict) -> dict:
-    """Run one notebook and render it (in a worker process)."""
+    """Run one notebook and render it (in a worker process): in the worker's warm kernel
+    (forecast.kernels) unless ``fresh_kernel`` asks for a new kernel of its own."""
     import nbformat
     import papermill as pm
-    import tempfile
-    import uuid
 
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum, default
-
-    class IPCKernelManager(AsyncKernelManager):
-        """IPC sockets under a path unique to this kernel: parallel kernels cannot collide."""
-        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
-
-        @default("ip")
-        def _unique_ipc_path(self):
-            return os.path.join(tempfile.gettempdir(), f"gp-{uuid.uuid4().hex[:16]}")
+    from . import kernels
 
     t0 = time.perf_counter()
     out_nb = Path(job_dict["out_nb"])
-    status, error = "ok", ""
+    status, error, reused = "ok", "", 0
+    run = dict(kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR), start_timeout=120)
     try:
-        pm.execute_notebook(job_dict["notebook"], str(out_nb), parameters=job_dict["parameters"],
-                            kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR),
-                            kernel_manager_class=IPCKernelManager, start_timeout=120)
+        if job_dict.get("fresh_kernel"):
+            run["kernel_manager_class"] = kernels.ipc_kernel_manager_class()
+        else:
+            wk = kernels.warm_kernel(str(NOTEBOOK_DIR))
+            wk.ready()
+            reused = wk.notebooks_run
+            run["engine_name"] = kernels.register_engine()
+        pm.execute_notebook(job_dict["notebook"], str(out_nb), parameters=job_dict["parameters"], **run)
     except pm.PapermillExecutionError as exc:
         status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     except Exception as exc:  # a dead kernel, a timeout: keep going with the other reports
@@ -218,7 +215,8 @@ def _execute(job_dict: dict) -> dict:
             Path(job_dict["out_html"]).write_text(render_html(nb, job_dict["title"]), encoding="utf-8")
         except Exception as exc:
             status, error = "failed", error or f"rendering failed: {exc}"
-    return {"key": job_dict["key"], "status": status, "error": error, "seconds": time.perf_counter() - t0}
+    return {"key": job_dict["key"], "status": status, "error": error, "seconds": time.perf_counter() - t0,
+            "kernel_reused": reused}
 
 
 _EXPORTER = None
@@ -288,7 +286,8 @@ def _build_data(args: dict) -> str:
 
 
 def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jobs_n: int | None = None,
-                reports_dir: Path = REPORTS_DIR, progress=print, overrides: dict | None = None) -> RunResult:
+                reports_dir: Path = REPORTS_DIR, progress=print, overrides: dict | None = None,
+                fresh_kernels: bool = False) -> RunResult:
     cfg = load_config(config)
     if overrides:
         cfg |= overrides
@@ -334,23 +333,25 @@ def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jo
             params["scenario_data_dir"] = str(data_dir / j.key)
         payloads.append({"key": j.key, "title": j.title, "notebook": str(j.notebook), "parameters": params,
                          "out_nb": str(run_dir / "notebooks" / f"{j.key}.ipynb"),
-                         "out_html": str(run_dir / f"{j.key}.html")})
+                         "out_html": str(run_dir / f"{j.key}.html"), "fresh_kernel": fresh_kernels})
     by_key = {j.key: j for j in jobs}
     with cf.ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx) as pool:
         futs = [pool.submit(_execute, p) for p in payloads]
         for i, f in enumerate(cf.as_completed(futs), 1):
             r = f.result()
             j = by_key[r["key"]]
-            j.status, j.error, j.seconds = r["status"], r["error"], r["seconds"]
+            j.status, j.error, j.seconds, j.kernel_reused = r["status"], r["error"], r["seconds"], r["kernel_reused"]
             progress(f"  [{i}/{len(jobs)}] {j.key}: {j.status} ({j.seconds:.1f} s){' — ' + j.error if j.error else ''}")
     result = RunResult(run_dir, jobs)
     result.manifest = {
         "run_id": run_id, "created": dt.datetime.now().isoformat(timespec="seconds"), "config_file": str(config),
         "config": cfg, "only": only, "git_commit": _git_commit(), "input_checksums": _checksums(),
         "package_versions": _versions(), "data_seconds": round(t_data, 2),
+        "kernels": "fresh" if fresh_kernels else "warm",
         "total_seconds": round(time.perf_counter() - t0, 2),
         "reports": [{"key": j.key, "title": j.title, "notebook": j.notebook.name, "status": j.status,
-                     "seconds": round(j.seconds, 2), "error": j.error, "html": f"{j.key}.html",
+                     "seconds": round(j.seconds, 2), "error": j.error, "kernel_reused": j.kernel_reused,
+                     "html": f"{j.key}.html",
                      "executed_notebook": f"notebooks/{j.key}.ipynb"} for j in jobs],
     }
     (run_dir / "manifest.json").write_text(json.dumps(result.manifest, ensure_ascii=False, indent=1, default=str),
