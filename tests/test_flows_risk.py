@@ -223,3 +223,30 @@ def test_programme_mix_rules_hand_computed():
     f = mix[(mix.kind == "prognos")].set_index(["year", "programme_code"]).share
     assert f[(2024, "EK")] == pytest.approx(0.27)
     assert f.groupby(level=0).sum().to_numpy() == pytest.approx([1.0, 1.0])
+
+
+def test_scenario_changes_only_what_it_declares(chain, tmp_path):
+    """with_scenario keeps the baseline's fitted flow model, β, method and intake backtest; its
+    population adjustment adds exactly its persons in its year (the other municipalities move
+    only by the raking to the county, under 2.5% of the adjustment) and its school is the one
+    new destination."""
+    from forecast.chain import with_scenario
+    p = tmp_path / "s.yml"
+    p.write_text('name: T\npopulation:\n  - {kommun_kod: "0136", year: 2026, persons: 400}\nschools:\n'
+                 '  - {action: new, name: Ny, kommun_kod: "0136", lat: 59.168, lon: 18.14, programme_group: HF, '
+                 'first_year: 2027, places: 300, status: planned}\n', encoding="utf-8")
+    sc = with_scenario(chain, str(p))
+    assert sc.hypothetical and not chain.hypothetical
+    assert sc.region.beta == chain.region.beta and sc.intake_backtest is chain.intake_backtest
+    assert sc.projection.params == chain.projection.params and sc.projection.errors is chain.projection.errors
+    hf, hf0 = sc.region.models["HF"], chain.region.models["HF"]
+    assert len(hf.units) == len(hf0.units) + 1 and np.array_equal(hf.W[:-1], hf0.W)
+    assert sc.region.models["YP"] is chain.region.models["YP"]
+    i = chain.projection.codes.index("0136")
+    diff = sc.projection.central - chain.projection.central            # (K, H, 20)
+    years = list(chain.projection.years)
+    h = years.index(2026)
+    assert np.allclose(diff[:, :h], 0)                                 # nothing before its year
+    assert diff[:, h].sum() == pytest.approx(400)                      # the 400 persons, in 2026
+    assert diff[i, h].sum() == pytest.approx(400, abs=10)              # ... in Haninge
+    assert np.abs(np.delete(diff, i, axis=0)).sum(axis=(0, 2)).max() < 0.025 * 400

@@ -196,3 +196,20 @@ def test_real_browser_opens_index_and_a_report(run, tmp_path):
         errors = [line for line in console if re.search(r"error|uncaught", line, re.I)]
         assert not errors, errors
         shutil.copy(shot, run.run_dir / f"screenshot_{page}.png")
+
+
+def test_run_data_folder_is_complete_only_with_both_parts(run, tmp_path):
+    """The report run writes a run-data folder in parallel parts; a folder missing its cohort
+    backtest part is refused by name, and the scenario folder carries no track record of its own."""
+    from forecast.rundata import load_run_data
+    base = run.run_dir / "data" / "baseline"
+    rd = load_run_data(base)
+    assert rd.meta["coverage"] and rd.meta["scorecard_outcome_year"] and len(rd.scorecard) == 28
+    assert not list((run.run_dir / "data").glob("*.pickle"))              # the hand-over is removed
+    sc = load_run_data(run.run_dir / "data" / "scenario_exempel_ny_skola_haninge")
+    assert sc.meta["hypothetical"] and sc.scorecard.empty and sc.meta["beta_per_km"] == rd.meta["beta_per_km"]
+    part = tmp_path / "part"
+    shutil.copytree(base, part)
+    (part / "backtest.json").unlink()
+    with pytest.raises(ParameterError, match="no backtest.json: an incomplete run-data folder"):
+        load_run_data(part)

@@ -19,7 +19,7 @@ utilisation, risk, cost                forecast.risk
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,17 +95,17 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
                 scenario_file: str | None = None, processed_dir: Path = PROCESSED_DIR,
                 observed_flows: str | None = None) -> Chain:
     """Everything a report needs, from the processed tables. ``scenario``: low/main/high migration;
-    ``scenario_file``: a hypothetical scenario (scenarios/*.yml), relative to the project root;
-    ``observed_flows``: a CSV of observed home → unit flows (default: data/raw/observed_flows.csv
-    when a user has put one there); the flow model is then fitted to it and reports say so."""
+    ``scenario_file``: a hypothetical scenario (scenarios/*.yml), relative to the project root,
+    applied to the baseline chain by :func:`with_scenario`; ``observed_flows``: a CSV of observed
+    home → unit flows (default: data/raw/observed_flows.csv when a user has put one there); the
+    flow model is then fitted to it and reports say so."""
     tables = {n: load_table(n, processed_dir) for n in TABLES}
     history = CohortHistory.from_frame(tables["cohort_history"])
     base_year = int(history.years[-1]) if base_year is None else base_year
+    # A scenario file is read before anything is computed: its errors come first.
     sc = load_scenario(scenario_file, tables, base_year, horizon) if scenario_file else None
-    proj = project_cohorts(history, base_year, horizon, method, scenario,
-                           adjustments=sc.population if sc is not None and len(sc.population) else None)
-    ch = tables["cohort_history"]
-    age16 = age16_by_year(ch[(ch.age == 16) & (ch.year <= base_year)][["kommun_kod", "year", "population"]], proj)
+    proj = project_cohorts(history, base_year, horizon, method, scenario)
+    age16 = _age16(tables, proj)
     # The flow model is fitted to the latest admission year with 16-year-olds known or projected.
     adm_years = sorted(tables["admissions"].year.unique())
     if base_year + 1 < adm_years[0]:
@@ -121,7 +121,27 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
         observed = pd.read_csv(obs_path, dtype=str, keep_default_na=False, encoding="utf-8")
     region = build_region_model(tables, age16, year=fit_year, choice_sd=intake_bt["choice_sd"], observed=observed,
                                 observed_source=str(obs_path))
-    if sc is not None:
-        region = apply_scenario(region, sc)
-    return Chain(tables, history, proj, age16, region, sc, intake_bt)
+    base = Chain(tables, history, proj, age16, region, None, intake_bt)
+    return with_scenario(base, sc) if sc is not None else base
 
+
+def _age16(tables: dict, proj: Projection) -> pd.DataFrame:
+    ch = tables["cohort_history"]
+    known = ch[(ch.age == 16) & (ch.year <= proj.base_year)][["kommun_kod", "year", "population"]]
+    return age16_by_year(known, proj)
+
+
+def with_scenario(base: Chain, scenario: Scenario | str) -> Chain:
+    """The baseline chain with a hypothetical scenario (a Scenario or a scenario file): its
+    population adjustments re-project the cohorts (same method, window, κ and error model as the
+    baseline) and its schools join the baseline's fitted flow model as new destinations. What
+    was fitted to observed data (flow model, β, intake backtest) stays the baseline's: the
+    scenario changes only what it declares (assumption A20)."""
+    p = base.projection
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, base.tables, p.base_year, p.horizon)
+    proj, age16 = p, base.age16
+    if len(sc.population):
+        proj = project_cohorts(base.history, p.base_year, p.horizon, p.method, p.scenario, adjustments=sc.population,
+                               errors=p.errors, params=p.params)
+        age16 = _age16(base.tables, proj)
+    return replace(base, projection=proj, age16=age16, region=apply_scenario(base.region, sc), scenario=sc)

@@ -95,6 +95,7 @@ class WarmKernel:
         self.cwd, self.start_timeout = cwd, start_timeout
         self.km = self.kc = None
         self.notebooks_run = 0          # notebooks this kernel ran before the current one
+        self.output_path = ""           # where the running notebook goes (saved there if the kernel dies)
 
     def _alive(self) -> bool:
         from jupyter_core.utils import run_sync
@@ -184,7 +185,16 @@ def register_engine() -> str:
                                              log=logging.getLogger("papermill"), log_output=log_output,
                                              stdout_file=stdout_file, stderr_file=stderr_file)
             client.kc = wk.kc        # the kernel's own client: nbclient neither creates nor stops one
-            return client.execute()
+            try:
+                return client.execute()
+            except Exception:
+                # papermill saves only at the end here (saving after every cell cost ~0.15 s a
+                # notebook): keep what ran, with the cell that was running marked, for the error
+                if wk.output_path:
+                    from papermill.iorw import write_ipynb
+                    nb_man.notebook_complete()
+                    write_ipynb(nb_man.nb, wk.output_path)
+                raise
 
     papermill_engines.register("gp-warm", WarmKernelEngine)
     return "gp-warm"

@@ -3,10 +3,11 @@
 1. Validate the config (config/annual.yml) and every report's parameters against the
    notebook's declared parameters (papermill's inspection of the ``parameters`` cell) before
    anything runs: unknown or misspelt names, wrong types and unknown municipality codes fail.
-2. Compute the run data once (forecast.rundata) into ``<run>/data`` (baseline and each scenario
-   in parallel processes).
-3. Execute the notebooks with papermill in a process pool; each kernel talks over IPC sockets
-   (files unique to the kernel), so parallel kernels never race for TCP ports.
+2. Compute the run data once (forecast.rundata) into ``<run>/data``: the baseline chain, its
+   cohort backtest, its tables and each scenario as tasks of one process pool (:func:`_run_pool`).
+3. Execute the notebooks with papermill in the same pool, each as soon as its data exist; each
+   process keeps one warm kernel (forecast.kernels) on IPC sockets (files unique to the
+   kernel), so parallel kernels never race for TCP ports.
 4. Render each to self-contained HTML without code, prompts or the parameters cells.
 5. Write ``index.html`` and ``manifest.json``; point ``reports/latest`` at the run only when
    every report succeeded. A failed report keeps its executed notebook (with the traceback),
@@ -149,6 +150,7 @@ def plan_jobs(cfg: dict, only: list[str] | None = None) -> list[ReportJob]:
 
 def validate_jobs(jobs: list[ReportJob]) -> None:
     """Every job's parameters exist in its notebook, with the declared type; before any kernel starts."""
+    _skip_slow_optional_imports()
     import papermill as pm
     declared_cache: dict = {}
     for j in jobs:
@@ -187,6 +189,7 @@ def _validate_scenarios(cfg: dict, jobs: list[ReportJob]) -> None:
 def _execute(job_dict: dict) -> dict:
     """Run one notebook and render it (in a worker process): in the worker's warm kernel
     (forecast.kernels) unless ``fresh_kernel`` asks for a new kernel of its own."""
+    _skip_slow_optional_imports()
     import nbformat
     import papermill as pm
 
@@ -202,8 +205,8 @@ def _execute(job_dict: dict) -> dict:
         else:
             wk = kernels.warm_kernel(str(NOTEBOOK_DIR))
             wk.ready()
-            reused = wk.notebooks_run
-            run["engine_name"] = kernels.register_engine()
+            reused, wk.output_path = wk.notebooks_run, str(out_nb)
+            run.update(engine_name=kernels.register_engine(), request_save_on_cell_execute=False)
         pm.execute_notebook(job_dict["notebook"], str(out_nb), parameters=job_dict["parameters"], **run)
     except pm.PapermillExecutionError as exc:
         status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -279,10 +282,100 @@ def _versions() -> dict:
     return out
 
 
-def _build_data(args: dict) -> str:
-    from .rundata import build_run_data
-    build_run_data(Path(args.pop("out")), **args)
-    return "ok"
+def _skip_slow_optional_imports() -> None:
+    """nbformat imports jsonschema, which imports the optional ``rfc3987_syntax`` when installed
+    (JupyterLab's jupyter-events asks for it) and compiles its grammar at import: 1.3 s in every
+    process. Notebook validation never checks IRI formats, and jsonschema skips the optional
+    import cleanly when it is absent; so the report processes mark it absent."""
+    import sys
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def _data_task(args: dict) -> str:
+    """One step of the run's data (in a worker process); see :func:`_run_pool` for the order."""
+    import pickle
+
+    from . import chain as chain_mod
+    from . import rundata
+    stage, out = args["stage"], Path(args["out"])
+    risk_args = {k: args[k] for k in ("n_paths", "seed", "theta", "flag_probability", "migration_scenario")
+                 if k in args}
+    if stage == "chain":          # the baseline chain, handed to the next steps as a pickle
+        ch = chain_mod.build_chain(args.get("base_year"), args.get("horizon", 10),
+                                   scenario=args.get("migration_scenario", "main"))
+        with open(args["pickle"], "wb") as f:
+            pickle.dump(ch, f, protocol=pickle.HIGHEST_PROTOCOL)
+    elif stage == "backtest":     # the cohort backtest needs only the history
+        from .data import load_table
+        from .projection import CohortHistory
+        hist = CohortHistory.from_frame(load_table("cohort_history"))
+        rundata.write_cohort_backtest(out, hist, args.get("base_year") or int(hist.years[-1]))
+    else:
+        with open(args["pickle"], "rb") as f:
+            ch = pickle.load(f)
+        if stage == "scenario":
+            ch = chain_mod.with_scenario(ch, args["scenario_file"])
+            rundata.write_cohort_backtest(out, None, None)
+        rundata.write_chain_tables(out, ch, scenario_file=args.get("scenario_file"), **risk_args)
+    return stage
+
+
+def _run_pool(jobs_n: int, shared: dict, data_dir: Path, scenario_keys: dict, payloads: dict, report_done,
+              progress, t0: float) -> float:
+    """Data and notebooks in one process pool, each task started as soon as its inputs exist:
+
+    ``chain`` (baseline chain) and ``backtest`` (cohort backtest) first, in parallel; after the
+    chain, the baseline's ``tables`` (risk, flows) and each ``scenario`` (the baseline chain with
+    the scenario applied); the notebooks once the baseline is complete, a scenario's notebook once
+    its data are too. A failing data step fails the run (there is nothing to report on).
+    Returns the seconds until the baseline data were ready."""
+    ctx = mp.get_context("spawn")
+    pickle_path = data_dir / "baseline-chain.pickle"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    common = dict(shared, pickle=str(pickle_path))
+    pool = cf.ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx)
+    running: dict = {}
+    done: set = set()
+    t_data = None
+
+    def submit(name, fn, arg):
+        running[pool.submit(fn, arg)] = name
+
+    try:
+        submit("chain", _data_task, dict(common, stage="chain", out=str(data_dir / "baseline")))
+        submit("backtest", _data_task, dict(common, stage="backtest", out=str(data_dir / "baseline")))
+        while running:
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for f in finished:
+                name = running.pop(f)
+                if name.startswith("report:"):
+                    report_done(f.result())
+                    continue
+                f.result()                      # a data step that failed raises here
+                done.add(name)
+                if name == "chain":
+                    submit("tables", _data_task, dict(common, stage="tables", out=str(data_dir / "baseline")))
+                    for key, file in scenario_keys.items():
+                        submit(key, _data_task, dict(common, stage="scenario", out=str(data_dir / key),
+                                                     scenario_file=file))
+            if t_data is None and {"tables", "backtest"} <= done:
+                t_data = time.perf_counter() - t0
+                progress(f"report: baseline data ready in {t_data:.1f} s; executing {len(payloads)} notebooks "
+                         f"with {jobs_n} processes")
+                for key, p in payloads.items():
+                    if key not in scenario_keys:
+                        submit(f"report:{key}", _execute, p)
+            if t_data is not None:
+                for key in [k for k in scenario_keys if k in done]:
+                    done.discard(key)
+                    submit(f"report:{key}", _execute, payloads[key])
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pickle_path.unlink(missing_ok=True)
+    pool.shutdown(wait=True)
+    return t_data or 0.0
 
 
 def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jobs_n: int | None = None,
@@ -309,39 +402,32 @@ def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jo
     jobs_n = jobs_n or max(2, os.cpu_count() or 2)
     t0 = time.perf_counter()
     shared = {k: cfg[k] for k in SHARED_PARAMS if k in cfg}
-    builds = {"baseline": {"out": str(data_dir / "baseline"), **shared}}
-    for s in cfg.get("scenarios", []):
-        if any(j.key == f"scenario_{Path(s).stem}" for j in jobs):
-            builds[f"scenario_{Path(s).stem}"] = {"out": str(data_dir / f"scenario_{Path(s).stem}"), **shared,
-                                                  "scenario_file": s, "backtest": False}
-    progress(f"report: run {run_id}: computing the forecast once ({len(builds)} data set(s))")
+    scenario_keys = {j.key: j.parameters["scenario_file"] for j in jobs if j.key.startswith("scenario_")}
+    progress(f"report: run {run_id}: computing the forecast once (baseline"
+             + (f" and {len(scenario_keys)} scenario(s))" if scenario_keys else ")"))
     # One BLAS thread per process: the pool already fills the cores, and oversubscribed BLAS
     # threads made the data phase 60% slower on 2 cores. Spawned workers read these at import.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=min(jobs_n, len(builds)), mp_context=ctx) as pool:
-        futs = {k: pool.submit(_build_data, dict(v)) for k, v in builds.items()}
-        for k, f in futs.items():
-            f.result()   # a failure here is a failure of the whole run: nothing to report on
-    t_data = time.perf_counter() - t0
-    progress(f"report: data ready in {t_data:.1f} s; executing {len(jobs)} notebooks with {jobs_n} processes")
-    payloads = []
+    payloads = {}
     for j in jobs:
         params = dict(j.parameters, data_dir=str(data_dir / "baseline"))
-        if j.key.startswith("scenario_"):
+        if j.key in scenario_keys:
             params["scenario_data_dir"] = str(data_dir / j.key)
-        payloads.append({"key": j.key, "title": j.title, "notebook": str(j.notebook), "parameters": params,
-                         "out_nb": str(run_dir / "notebooks" / f"{j.key}.ipynb"),
-                         "out_html": str(run_dir / f"{j.key}.html"), "fresh_kernel": fresh_kernels})
+        payloads[j.key] = {"key": j.key, "title": j.title, "notebook": str(j.notebook), "parameters": params,
+                           "out_nb": str(run_dir / "notebooks" / f"{j.key}.ipynb"),
+                           "out_html": str(run_dir / f"{j.key}.html"), "fresh_kernel": fresh_kernels}
     by_key = {j.key: j for j in jobs}
-    with cf.ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx) as pool:
-        futs = [pool.submit(_execute, p) for p in payloads]
-        for i, f in enumerate(cf.as_completed(futs), 1):
-            r = f.result()
-            j = by_key[r["key"]]
-            j.status, j.error, j.seconds, j.kernel_reused = r["status"], r["error"], r["seconds"], r["kernel_reused"]
-            progress(f"  [{i}/{len(jobs)}] {j.key}: {j.status} ({j.seconds:.1f} s){' — ' + j.error if j.error else ''}")
+    done_n = 0
+
+    def report_done(r: dict) -> None:
+        nonlocal done_n
+        done_n += 1
+        j = by_key[r["key"]]
+        j.status, j.error, j.seconds, j.kernel_reused = r["status"], r["error"], r["seconds"], r["kernel_reused"]
+        progress(f"  [{done_n}/{len(jobs)}] {j.key}: {j.status} ({j.seconds:.1f} s){' — ' + j.error if j.error else ''}")
+
+    t_data = _run_pool(jobs_n, shared, data_dir, scenario_keys, payloads, report_done, progress, t0)
     result = RunResult(run_dir, jobs)
     result.manifest = {
         "run_id": run_id, "created": dt.datetime.now().isoformat(timespec="seconds"), "config_file": str(config),

@@ -66,39 +66,75 @@ def _units_table(chain) -> pd.DataFrame:
 def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 10, n_paths: int = 1000,
                    seed: int = 1, theta: float = 0.9, flag_probability: float = 0.5,
                    migration_scenario: str = "main", scenario_file: str | None = None,
-                   backtest: bool = True) -> Path:
-    """Compute every table the reports show and write them to ``out_dir`` (Parquet + meta.json)."""
-    from .backtest import accuracy_table, county_accuracy, interval_coverage, run_backtest, scorecard
+                   backtest: bool | None = None) -> Path:
+    """Compute every table the reports show and write them to ``out_dir`` (Parquet + meta.json).
+
+    The steps, which ``forecast report`` runs as parallel tasks: :func:`forecast.chain.build_chain`,
+    :func:`write_chain_tables` (projection, risk, flows) and :func:`write_cohort_backtest` (the
+    cohort backtest; for a scenario the baseline's track record applies, so it is left empty).
+    ``meta.json`` is written last: its presence marks a complete folder."""
     from .chain import build_chain
+    chain = build_chain(base_year, horizon, scenario=migration_scenario, scenario_file=scenario_file)
+    out_dir = Path(out_dir)
+    if backtest if backtest is not None else scenario_file is None:
+        write_cohort_backtest(out_dir, chain.history, chain.projection.base_year)
+    else:
+        write_cohort_backtest(out_dir, None, None)
+    write_chain_tables(out_dir, chain, n_paths=n_paths, seed=seed, theta=theta, flag_probability=flag_probability,
+                       migration_scenario=migration_scenario, scenario_file=scenario_file)
+    return out_dir
+
+
+BACKTEST_TABLES = ("accuracy", "county_accuracy", "scorecard")
+
+
+def write_cohort_backtest(out_dir: Path, history, base_year: int | None) -> None:
+    """The cohort backtest up to ``base_year`` (accuracy by horizon, county accuracy, the
+    per-municipality scorecard, interval coverage) into ``out_dir``; ``history`` None writes it
+    empty (a scenario folder: the track record is the baseline's)."""
+    from .backtest import accuracy_table, county_accuracy, interval_coverage, run_backtest, scorecard
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if history is None:
+        tables = {k: pd.DataFrame() for k in BACKTEST_TABLES}
+        extra = {"coverage": {}, "scorecard_outcome_year": None}
+    else:
+        hist = history.truncate(base_year)
+        bt = run_backtest(hist)
+        tables = {"accuracy": accuracy_table(bt, ADMISSION_REGION), "county_accuracy": county_accuracy(bt),
+                  "scorecard": scorecard(bt, "best", ADMISSION_REGION)}
+        extra = {"coverage": interval_coverage(hist, bt, "best", ADMISSION_REGION),
+                 "scorecard_outcome_year": int(tables["scorecard"].attrs["outcome_year"])}
+    _write_tables(out_dir, tables)
+    (out_dir / "backtest.json").write_text(json.dumps(extra, ensure_ascii=False, indent=1, default=_json_default),
+                                           encoding="utf-8")
+
+
+def _write_tables(out_dir: Path, tables: dict) -> None:
+    for name, df in tables.items():
+        df = df.copy()
+        df.attrs = {}
+        df.to_parquet(out_dir / f"{name}.parquet", index=False)
+
+
+def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1, theta: float = 0.9,
+                       flag_probability: float = 0.5, migration_scenario: str = "main",
+                       scenario_file: str | None = None) -> None:
+    """The projection, risk simulation, flows and their facts from a built chain into ``out_dir``."""
+    from .capacity import build_programme_mix
     from .flows import decay_sensitivity, share_summary
     from .risk import fitted_flows
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    chain = build_chain(base_year, horizon, scenario=migration_scenario, scenario_file=scenario_file)
     proj = chain.projection
     tables = {}
     tables["ages"] = proj.gymnasium_ages(ADMISSION_REGION)
-    risk = chain.risk(n_paths=n_paths, seed=seed, theta=theta, flag_probability=flag_probability)
-    tables["risk"] = risk
-    hist = chain.history
-    if backtest:
-        bt = run_backtest(hist.truncate(proj.base_year))
-        tables["accuracy"] = accuracy_table(bt, ADMISSION_REGION)
-        tables["county_accuracy"] = county_accuracy(bt)
-        tables["scorecard"] = scorecard(bt, "best", ADMISSION_REGION)
-        coverage = interval_coverage(hist.truncate(proj.base_year), bt, "best", ADMISSION_REGION)
-        outcome_year = int(tables["scorecard"].attrs["outcome_year"])
-    else:
-        for k in ("accuracy", "county_accuracy", "scorecard"):
-            tables[k] = pd.DataFrame()
-        coverage, outcome_year = {}, None
+    tables["risk"] = chain.risk(n_paths=n_paths, seed=seed, theta=theta, flag_probability=flag_probability)
     tables["intake_backtest"] = chain.intake_backtest["table"]
-    first = int(proj.years[0])
-    tables["flows"] = _flows_table(chain, first)
+    tables["flows"] = _flows_table(chain, int(proj.years[0]))
     tables["units"] = _units_table(chain)
     tr = chain.region.transition
     tables["transition"] = tr.observed.assign(projected_rate=tr.observed.group.map(tr.rate), rule=tr.rule)
-    from .capacity import build_programme_mix
     adm = chain.tables["admissions"]
     mix = build_programme_mix(adm, [int(y) for y in proj.years if y > adm.year.max()])
     tables["programme_mix"] = mix
@@ -122,7 +158,6 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
         "beta_sweep": decay_sensitivity(rm, [rm.beta * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)]),
         "transition_rule": tr.rule, "transition_rate": tr.rate, "programme_mix_rule": mix.attrs["rule"],
         "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
-        "coverage": coverage, "scorecard_outcome_year": outcome_year,
         "intake_scores": {k: v for k, v in chain.intake_backtest.items() if k not in ("table",)},
         "hypothetical": chain.hypothetical,
         "scenario": None if chain.scenario is None else {
@@ -131,13 +166,9 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
             "schools": chain.scenario.schools.to_dict("records"),
             "population": chain.scenario.population.to_dict("records")},
     }
-    for name, df in tables.items():
-        df = df.copy()
-        df.attrs = {}
-        df.to_parquet(out_dir / f"{name}.parquet", index=False)
+    _write_tables(out_dir, tables)
     (out_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, default=_json_default),
                                        encoding="utf-8")
-    return out_dir
 
 
 def _json_default(o):
@@ -185,7 +216,10 @@ def load_run_data(data_dir) -> RunData:
     if not (p / "meta.json").is_file():
         raise ParameterError(f"data_dir {p} has no meta.json: not a run-data folder "
                              "(leave data_dir empty to compute one)")
+    if not (p / "backtest.json").is_file():
+        raise ParameterError(f"data_dir {p} has no backtest.json: an incomplete run-data folder")
     meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
+    meta |= json.loads((p / "backtest.json").read_text(encoding="utf-8"))
     frames = {n: pd.read_parquet(p / f"{n}.parquet") for n in FILES}
     return RunData(p, meta, **frames)
 
