@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from .errors import ForecastError
-from .paths import CONFIG_DIR, DEFAULT_SOURCES, PROCESSED_DIR, RAW_DIR
+from .paths import CONFIG_DIR, DEFAULT_SOURCES, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR
 
 
 def _cmd_ingest(args) -> int:
@@ -79,7 +79,8 @@ def _cmd_backtest(args) -> int:
 
 def _cmd_report(args) -> int:
     from .reports import run_reports
-    res = run_reports(Path(args.config), args.only, args.jobs, fresh_kernels=args.fresh_kernels)
+    res = run_reports(Path(args.config), args.only, args.jobs, reports_dir=Path(args.reports_dir),
+                      fresh_kernels=args.fresh_kernels)
     failed = [j for j in res.jobs if j.status != "ok"]
     print(f"report: {len(res.jobs) - len(failed)} of {len(res.jobs)} reports ok in "
           f"{res.manifest['total_seconds']:.1f} s -> {res.run_dir / 'index.html'}")
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", default=str(CONFIG_DIR / "annual.yml"), help="run config (default: %(default)s)")
     s.add_argument("--only", nargs="+", metavar="KOD", help="only these municipalities' reports")
     s.add_argument("--jobs", type=int, help="parallel processes (default: number of cores, at least 2)")
+    s.add_argument("--reports-dir", default=str(PROJECT_ROOT / "reports"),
+                   help="where run folders and the latest link go (default: %(default)s)")
     s.add_argument("--fresh-kernels", action="store_true",
                    help="a new kernel for every notebook (default: each process reuses one kernel, reset between "
                         "notebooks; about 1.8 s faster per notebook)")
