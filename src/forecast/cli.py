@@ -85,7 +85,7 @@ def _cmd_report(args) -> int:
     print(f"report: {len(res.jobs) - len(failed)} of {len(res.jobs)} reports ok in "
           f"{res.manifest['total_seconds']:.1f} s -> {res.run_dir / 'index.html'}")
     if failed:
-        print(f"report: FAILED: " + ", ".join(j.key for j in failed) + "; {res.run_dir.parent / 'latest'} left unchanged",
+        print(f"report: FAILED: {', '.join(j.key for j in failed)}; {res.run_dir.parent / 'latest'} left unchanged",
               file=sys.stderr)
         return 1
     print(f"report: {res.run_dir.parent / 'latest'} -> {res.run_dir.name}")
