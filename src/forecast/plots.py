@@ -27,6 +27,13 @@ def _source(fig, text):
     fig.subplots_adjust(bottom=0.16)
 
 
+def _numbered(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows numbered 1, 2, … (a ranked list reads better than pandas' 0-based row labels)."""
+    df = df.reset_index(drop=True)
+    df.index = pd.RangeIndex(1, len(df) + 1, name="Nr")
+    return df
+
+
 def fmt(x, decimals=0) -> str:
     """Swedish number format: space as thousands separator, comma as decimal mark."""
     if x is None or (isinstance(x, float) and np.isnan(x)):
@@ -102,6 +109,18 @@ def plot_growth_map(rd, year: int):
     return fig
 
 
+def _outline(ax, rd, code: str) -> list:
+    """Draw one municipality's boundary in black; returns its (minx, miny, maxx, maxy) bounds."""
+    bounds = []
+    for w in rd.boundaries[rd.boundaries.kommun_kod == code].geometry_wkt:
+        g = wkt.loads(w)
+        bounds.append(g.bounds)
+        for poly in getattr(g, "geoms", [g]):
+            xy = np.asarray(poly.exterior.coords)
+            ax.plot(xy[:, 0], xy[:, 1], color="k", lw=1.2)
+    return bounds
+
+
 def plot_units_map(rd, year: int, color_by: str = "p_overcapacity", highlight: str | None = None):
     """Units as points sized by places and coloured by the overcapacity risk in ``year``."""
     r = rd.risk[(rd.risk.level == "enhet") & (rd.risk.year == year)]
@@ -112,12 +131,7 @@ def plot_units_map(rd, year: int, color_by: str = "p_overcapacity", highlight: s
     fig, ax = plt.subplots(figsize=(7, 7))
     _draw_boundaries(ax, rd)
     if highlight:
-        b = rd.boundaries[rd.boundaries.kommun_kod == highlight]
-        for w in b.geometry_wkt:
-            g = wkt.loads(w)
-            for poly in getattr(g, "geoms", [g]):
-                xy = np.asarray(poly.exterior.coords)
-                ax.plot(xy[:, 0], xy[:, 1], color="k", lw=1.2)
+        _outline(ax, rd, highlight)
     sc = ax.scatter(u.loc[r.area, "x"], u.loc[r.area, "y"], s=np.sqrt(r.places) * 4, c=r.p, cmap="YlOrRd",
                     vmin=0, vmax=1, edgecolor="0.3", linewidth=0.4, alpha=0.9)
     cb = fig.colorbar(sc, ax=ax, shrink=0.7)
@@ -125,6 +139,16 @@ def plot_units_map(rd, year: int, color_by: str = "p_overcapacity", highlight: s
     ax.set_title(f"Skolenheter {year}: platser (storlek) och risk (färg)")
     _source(fig, SRC_ADM + " Värmdö gymnasium placerad i Värmdö (publicerad punkt ligger fel).")
     return fig
+
+
+def _zoom(ax, xs, ys, margin_m: float = 8000, min_span_m: float = 40000) -> None:
+    """Frame the map on the points (metres, SWEREF 99 TM) with a margin, keeping it square
+    and at least ``min_span_m`` wide, so one municipality's flows are not lost in the county."""
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    span = max(x1 - x0, y1 - y0, min_span_m) + 2 * margin_m
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    ax.set_xlim(cx - span / 2, cx + span / 2)
+    ax.set_ylim(cy - span / 2, cy + span / 2)
 
 
 def plot_flows(rd, home: str, kind: str = "placed", top: int = 12):
@@ -137,6 +161,7 @@ def plot_flows(rd, home: str, kind: str = "placed", top: int = 12):
     c = wkt.loads(b.geometry_wkt.iloc[0]).centroid if len(b) else None
     fig, ax = plt.subplots(figsize=(7, 7))
     _draw_boundaries(ax, rd)
+    bounds = _outline(ax, rd, home)
     if c is not None:
         shown = f.head(top)
         for code, n in shown.items():
@@ -144,6 +169,9 @@ def plot_flows(rd, home: str, kind: str = "placed", top: int = 12):
                     lw=0.5 + 6 * n / max(shown.max(), 1), alpha=0.6)
         ax.scatter(u.loc[shown.index, "x"], u.loc[shown.index, "y"], s=20, color="tab:blue", zorder=3)
         ax.scatter([c.x], [c.y], s=60, color="k", marker="*", zorder=4)
+        # frame: the municipality and the schools its students go to
+        _zoom(ax, [c.x, *u.loc[shown.index, "x"], *(v for bd in bounds for v in bd[0::2])],
+              [c.y, *u.loc[shown.index, "y"], *(v for bd in bounds for v in bd[1::2])])
     share = f.head(top).sum() / max(f.sum(), 1e-9)
     ax.set_title(f"Var eleverna från {rd.name(home)} börjar ({rd.meta['years'][0]}): "
                  f"de {top} största skolorna, {pct(share)} av eleverna")
@@ -222,7 +250,7 @@ def table_flags(rd, level: str | None = None, kommun: str | None = None, year: i
         "Efterfrågan": r.demand.map(fmt), "Beläggning": r.utilisation.map(pct),
         "Tomma platser (väntevärde)": r.empty_places.map(fmt),
         "Kostnad tomma platser, mnkr/år": (r.cost_empty_sek / 1e6).map(lambda v: fmt(v, 1)),
-    }).reset_index(drop=True)
+    }).pipe(_numbered)
 
 
 def table_scorecard(rd, codes=None) -> pd.DataFrame:
@@ -234,7 +262,7 @@ def table_scorecard(rd, codes=None) -> pd.DataFrame:
         "Medelfel 3 år, %": s.mape_3y.map(lambda v: fmt(v, 1)),
         f"Fel för {rd.meta.get('scorecard_outcome_year')}, prognos 1 år före, %": s.latest_1y.map(lambda v: fmt(v, 1)),
         f"Fel för {rd.meta.get('scorecard_outcome_year')}, prognos 3 år före, %": s.latest_3y.map(lambda v: fmt(v, 1)),
-    }).reset_index(drop=True)
+    }).set_index("Kommun")
 
 
 def table_cohorts(rd, areas, years=None) -> pd.DataFrame:
@@ -356,7 +384,7 @@ def table_scenario_losers(base, sc, year: int, n: int = 12) -> pd.DataFrame:
     u = sc.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").skola
     return pd.DataFrame({"Skola": [u.get(a, a) for a, _ in d.index], "Programgrupp": [GROUP_SV[g] for _, g in d.index],
                          "Efterfrågan, bas": b.demand.reindex(d.index).map(fmt).to_numpy(),
-                         "Förändring": d.map(fmt).to_numpy()})
+                         "Förändring": d.map(fmt).to_numpy()}).pipe(_numbered)
 
 
 def table_scenario_risk(base, sc, year: int) -> pd.DataFrame:
@@ -367,4 +395,4 @@ def table_scenario_risk(base, sc, year: int) -> pd.DataFrame:
                          "Risk överkapacitet, bas": m.p_overcapacity_bas.map(pct),
                          "Risk överkapacitet, scenario": m.p_overcapacity_scenario.map(pct),
                          "Tomma platser, bas": m.empty_places_bas.map(fmt),
-                         "Tomma platser, scenario": m.empty_places_scenario.map(fmt)}).reset_index(drop=True)
+                         "Tomma platser, scenario": m.empty_places_scenario.map(fmt)}).pipe(_numbered)
