@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     run_risk(rm, ch.projection, list(ch.projection.years), args.paths, np.random.default_rng(1))
     all_years = time.perf_counter() - t2
     bt = backtest_intake(ch.tables, ch.age16)
-    out = {k: v for k, v in bt.items() if k != "table"}
+    out = {k: v for k, v in bt.items() if k not in ("table", "fill_shortfall")}
     out |= {
         "within_cluster_share_syd": round(100 * sh["syd_intake_share"], 2),
         "within_cluster_share_syd_residents": round(100 * sh["syd_resident_share"], 2),

@@ -173,13 +173,13 @@ def test_planned_school_takes_students_from_its_neighbours(chain, tmp_path):
     O = np.array([[float(chain.age16.set_index(["kommun_kod", "year"]).population[(c, 2026)])
                    for c in chain.region.codes]])
     rng = np.random.default_rng(0)
-    base = simulate_year(rm, O, 2026, rng, rate_noise=False)["HF"]
-    new = simulate_year(rm2, O, 2026, rng, rate_noise=False)["HF"]
+    base = simulate_year(rm, O, 2026, rng, noise=False)["HF"]
+    new = simulate_year(rm2, O, 2026, rng, noise=False)["HF"]
     J = len(chain.region.models["HF"].units)
     assert new["wanted"][0, J] > 0
     assert np.all(new["wanted"][0, :J] <= base["wanted"][0] + 1e-6)
     assert new["wanted"].sum() == pytest.approx(base["wanted"].sum())
-    before = simulate_year(rm2, O, 2024, rng, rate_noise=False)["HF"]
+    before = simulate_year(rm2, O, 2024, rng, noise=False)["HF"]
     assert before["wanted"][0, J] == 0            # not open before its first year
 
 
@@ -250,3 +250,36 @@ def test_scenario_changes_only_what_it_declares(chain, tmp_path):
     assert diff[:, h].sum() == pytest.approx(400)                      # the 400 persons, in 2026
     assert diff[i, h].sum() == pytest.approx(400, abs=10)              # ... in Haninge
     assert np.abs(np.delete(diff, i, axis=0)).sum(axis=(0, 2)).max() < 0.025 * 400
+
+
+def test_fill_shortfall_pool_hand_computed():
+    from forecast.risk import _fill_shortfall
+    rows = [pd.DataFrame({"places": [100.0, 100.0, 100.0, 50.0, 0.0],
+                          "predicted": [100.0, 99.5, 80.0, 50.0, 0.0],       # full, full, not full, full, none
+                          "admitted": [80.0, 110.0, 60.0, 25.0, 3.0]})]
+    pool = _fill_shortfall(rows)
+    # 80/100 kept; 110/99.5 capped at 1 (a full unit cannot keep more than all); 25/50
+    assert pool == pytest.approx(np.log([0.8, 1.0, 0.5]))
+    assert len(_fill_shortfall([])) == 0
+
+
+def test_full_units_fall_short_only_in_simulation(chain):
+    """With choice and rate noise off and every draw 'keep half', exactly the units the central
+    forecast has at capacity lose half their students; the central forecast is untouched."""
+    from forecast.risk import AT_CAPACITY, simulate_year
+    rm = chain.region
+    tr = replace(rm.transition, sd_log={g: 0.0 for g in rm.transition.sd_log})
+    rm = replace(rm, choice_sd=0.0, transition=tr, fill_shortfall=np.log([0.5]))
+    a = chain.age16.set_index(["kommun_kod", "year"]).population
+    O = np.array([[float(a[(c, 2025)]) for c in rm.codes]] * 3)
+    rng = np.random.default_rng(0)
+    central = simulate_year(rm, O[:1], 2025, rng, noise=False)
+    noisy = simulate_year(rm, O, 2025, rng, noise=True)
+    for g in ("HF", "YP"):
+        c, places = central[g]["placed"][0], central[g]["places"]
+        full = c >= AT_CAPACITY * places
+        assert 0 < full.sum() < len(full)
+        for s in range(3):
+            assert noisy[g]["placed"][s][full] == pytest.approx(0.5 * c[full])
+            assert noisy[g]["placed"][s][~full] == pytest.approx(c[~full])
+        assert noisy[g]["wanted"] == pytest.approx(np.repeat(central[g]["wanted"], 3, axis=0))

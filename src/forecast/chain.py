@@ -121,6 +121,7 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
         observed = pd.read_csv(obs_path, dtype=str, keep_default_na=False, encoding="utf-8")
     region = build_region_model(tables, age16, year=fit_year, choice_sd=intake_bt["choice_sd"], observed=observed,
                                 observed_source=str(obs_path))
+    region = replace(region, fill_shortfall=intake_bt["fill_shortfall"])
     base = Chain(tables, history, proj, age16, region, None, intake_bt)
     return with_scenario(base, sc) if sc is not None else base
 

@@ -321,7 +321,10 @@ def text_intake_backtest(rd) -> str:
     return (f"Återprognos av antagna per skolenhet ett år framåt ({', '.join(map(str, s['intake_years']))}): medelfel "
             f"{fmt(s['intake_mape_unit_1y'], 1)} % per enhet, {fmt(s['intake_mape_municipality_1y'], 1)} % per kommun. "
             f"Överkapacitetsflaggornas Brier-poäng {fmt(s.get('brier_overcapacity', float('nan')), 3)} mot "
-            f"{fmt(s.get('brier_base_rate', float('nan')), 3)} för basfrekvensen (lägre är bättre).")
+            f"{fmt(s.get('brier_base_rate', float('nan')), 3)} för basfrekvensen (lägre är bättre)."
+            + (f" Fulla skolenheter fyller inte alltid sina platser: av {fmt(s['full_units_n'])} enheter som prognosen "
+               f"såg som fulla hamnade {pct(s['full_units_below_theta'])} under 90 % beläggning, och simuleringen "
+               "räknar med det." if s.get("full_units_n") else ""))
 
 
 def text_coverage(rd) -> str:

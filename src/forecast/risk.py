@@ -53,6 +53,9 @@ class RegionModel:
     scenario_label: str | None = None
     new_units: pd.DataFrame = field(default_factory=pd.DataFrame)
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # log(admitted / forecast) of units forecast at capacity in the intake backtest, capped at 0:
+    # how far a full unit has fallen short of its places (A21); empty: no shortfall simulated
+    fill_shortfall: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
@@ -164,22 +167,34 @@ def _places_for_year(m: FlowModel, rm: RegionModel, g: str, year: int) -> tuple[
     return places, W
 
 
+AT_CAPACITY = 0.99   # a unit forecast at ≥ 99% of its places counts as full (fill shortfall, A21)
+
+
 def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.random.Generator,
-                  rate_noise: bool = True) -> dict:
-    """One year: per group, arrays over paths: wanted (S, J), placed (S, J), displaced (S,), places (J,)."""
+                  noise: bool = True) -> dict:
+    """One year: per group, arrays over paths: wanted (S, J), placed (S, J), displaced (S,), places (J,).
+
+    ``noise``: draw the transition rate, the units' attractiveness (choice noise) and the fill
+    shortfall of full units (A14, A21); False gives the central forecast."""
     S = age16_paths.shape[0]
     out = {}
     for g in GROUPS:
         m = rm.models[g]
         places, W = _places_for_year(m, rm, g, year)
         rate = rm.transition.rate[g] * (np.exp(rm.transition.sd_log[g] * rng.standard_normal((S, 1)))
-                                        if rate_noise else 1.0)
+                                        if noise else 1.0)
         O = age16_paths * rate
         Wp = W[None, :] * np.exp(rm.choice_sd * rng.standard_normal((S, len(W))) - rm.choice_sd ** 2 / 2) \
-            if rm.choice_sd > 0 else W[None, :]
+            if noise and rm.choice_sd > 0 else W[None, :]
         sh = shares(Wp, m.D, m.beta)
         wanted = O[:, :, None] * sh
         placed, displaced = place(wanted, places, Wp, np.exp(-m.beta * m.D))
+        if noise and len(rm.fill_shortfall):
+            # a full unit does not always fill: it keeps a share of its students drawn from what
+            # full units kept in the backtest years (most keep all, some fall well short)
+            full = placed.sum(axis=1) >= AT_CAPACITY * places[None, :]
+            keep = np.exp(rng.choice(rm.fill_shortfall, size=full.shape))
+            placed = placed * np.where(full, keep, 1.0)[:, None, :]
         out[g] = {"wanted": wanted.sum(axis=1), "placed": placed.sum(axis=1), "displaced": displaced.sum(axis=1),
                   "places": places, "flows": placed.mean(axis=0), "wanted_flows": wanted.mean(axis=0)}
     return out
@@ -290,9 +305,10 @@ def backtest_intake(tables: dict, age16: pd.DataFrame, years=None, n_paths: int 
         intake = unit_intake(adm, tables["school_crosswalk"], units, t)
         rmt = roll_forward(rm, intake)
         rmt.choice_sd = float(np.std(log_errors)) if log_errors else 0.0
+        rmt.fill_shortfall = _fill_shortfall(rows)           # from the years before t only
         a16 = age16.set_index(["kommun_kod", "year"]).population
         O = np.array([float(a16[(c, t)]) for c in rm.codes])
-        central = simulate_year(rmt, O[None, :], t, rng, rate_noise=False)
+        central = simulate_year(rmt, O[None, :], t, rng, noise=False)
         sim = simulate_year(rmt, np.repeat(O[None, :], n_paths, axis=0), t, rng) if rmt.choice_sd > 0 else None
         for g in GROUPS:
             u = rmt.models[g].units
@@ -310,7 +326,20 @@ def backtest_intake(tables: dict, age16: pd.DataFrame, years=None, n_paths: int 
         ok = (cur.admitted > 0) & (cur.predicted > 0)
         log_errors += list(np.log(cur.predicted[ok] / cur.admitted[ok]))
     bt = pd.concat(rows, ignore_index=True)
-    return {"table": bt, "choice_sd": float(np.std(log_errors)) if log_errors else 0.0, **score_intake(bt)}
+    shortfall = _fill_shortfall(rows)
+    return {"table": bt, "choice_sd": float(np.std(log_errors)) if log_errors else 0.0,
+            "fill_shortfall": shortfall, "full_units_n": int(len(shortfall)),
+            "full_units_below_theta": round(float((np.exp(shortfall) < theta).mean()), 3) if len(shortfall) else None,
+            **score_intake(bt)}
+
+
+def _fill_shortfall(rows: list) -> np.ndarray:
+    """log(admitted / forecast), capped at 0, of the units forecast at capacity in ``rows``."""
+    if not rows:
+        return np.zeros(0)
+    b = pd.concat(rows, ignore_index=True)
+    full = b[(b.predicted >= AT_CAPACITY * b.places) & (b.places > 0) & (b.predicted > 0)]
+    return np.log(np.minimum(full.admitted.to_numpy(float) / full.predicted.to_numpy(float), 1.0).clip(1e-3, None))
 
 
 def score_intake(bt: pd.DataFrame) -> dict:

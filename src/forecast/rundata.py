@@ -32,7 +32,7 @@ def _flows_table(chain, year: int) -> pd.DataFrame:
     rm = chain.region
     a = chain.age16.set_index(["kommun_kod", "year"]).population
     O = np.array([[float(a[(c, year)]) for c in rm.codes]])
-    sim = simulate_year(rm, O, year, np.random.default_rng(0), rate_noise=False)
+    sim = simulate_year(rm, O, year, np.random.default_rng(0), noise=False)
     frames = []
     for g in GROUPS:
         u = rm.models[g].units
@@ -158,7 +158,7 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
         "beta_sweep": decay_sensitivity(rm, [rm.beta * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)]),
         "transition_rule": tr.rule, "transition_rate": tr.rate, "programme_mix_rule": mix.attrs["rule"],
         "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
-        "intake_scores": {k: v for k, v in chain.intake_backtest.items() if k not in ("table",)},
+        "intake_scores": {k: v for k, v in chain.intake_backtest.items() if k not in ("table", "fill_shortfall")},
         "hypothetical": chain.hypothetical,
         "scenario": None if chain.scenario is None else {
             "name": chain.scenario.name, "label": chain.scenario.label, "file": scenario_file,
