@@ -207,14 +207,14 @@ def _execute(job_dict: dict) -> dict:
             wk.ready()
             reused, wk.output_path = wk.notebooks_run, str(out_nb)
             run.update(engine_name=kernels.register_engine(), request_save_on_cell_execute=False)
-        pm.execute_notebook(job_dict["notebook"], str(out_nb), parameters=job_dict["parameters"], **run)
+        nb = pm.execute_notebook(job_dict["notebook"], str(out_nb), parameters=job_dict["parameters"], **run)
     except pm.PapermillExecutionError as exc:
-        status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        status, error, nb = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}", None
     except Exception as exc:  # a dead kernel, a timeout: keep going with the other reports
-        status, error = "failed", f"{_running_cell(out_nb)}{type(exc).__name__}: {exc}"
-    if out_nb.is_file():
+        status, error, nb = "failed", f"{_running_cell(out_nb)}{type(exc).__name__}: {exc}", None
+    if nb is not None or out_nb.is_file():   # a failed run renders what its kept notebook holds
         try:
-            nb = nbformat.read(out_nb, as_version=4)
+            nb = nb if nb is not None else nbformat.read(out_nb, as_version=4)
             Path(job_dict["out_html"]).write_text(render_html(nb, job_dict["title"]), encoding="utf-8")
         except Exception as exc:
             status, error = "failed", error or f"rendering failed: {exc}"

@@ -76,10 +76,9 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     from .chain import build_chain
     chain = build_chain(base_year, horizon, scenario=migration_scenario, scenario_file=scenario_file)
     out_dir = Path(out_dir)
-    if backtest if backtest is not None else scenario_file is None:
-        write_cohort_backtest(out_dir, chain.history, chain.projection.base_year)
-    else:
-        write_cohort_backtest(out_dir, None, None)
+    if backtest is None:
+        backtest = scenario_file is None
+    write_cohort_backtest(out_dir, chain.history if backtest else None, chain.projection.base_year)
     write_chain_tables(out_dir, chain, n_paths=n_paths, seed=seed, theta=theta, flag_probability=flag_probability,
                        migration_scenario=migration_scenario, scenario_file=scenario_file)
     return out_dir
