@@ -213,3 +213,17 @@ def test_run_data_folder_is_complete_only_with_both_parts(run, tmp_path):
     (part / "backtest.json").unlink()
     with pytest.raises(ParameterError, match="no backtest.json: an incomplete run-data folder"):
         load_run_data(part)
+
+
+def test_every_notebook_runs_with_its_defaults_on_a_fresh_kernel(tmp_path):
+    """What an analyst does in JupyterLab: open a notebook and run it top to bottom as committed,
+    in a new kernel, with no parameters given (it computes or reuses its own run data)."""
+    import papermill as pm
+    for path in sorted(NB.glob("*.ipynb")):
+        out = tmp_path / path.name
+        nb = pm.execute_notebook(str(path), str(out), cwd=str(NB), progress_bar=False, kernel_name="python3")
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), path.name
+        assert not any(o.get("output_type") == "error" for c in code for o in c.outputs), path.name
+        if path.name != "04_traffsakerhet.ipynb":
+            assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs), path.name

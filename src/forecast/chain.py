@@ -27,7 +27,7 @@ import pandas as pd
 
 from .data import load_table
 from .errors import ParameterError
-from .paths import PROCESSED_DIR, PROJECT_ROOT
+from .paths import OBSERVED_FLOWS, PROCESSED_DIR, PROJECT_ROOT
 from .projection import CohortHistory, Projection, project_cohorts
 from .risk import RegionModel, age16_by_year, apply_scenario, backtest_intake, build_region_model, run_risk
 from .scenarios import Scenario, read_scenario
@@ -88,7 +88,6 @@ def load_scenario(scenario_file: str, tables: dict, base_year: int, horizon: int
     return sc
 
 
-OBSERVED_FLOWS = PROJECT_ROOT / "data" / "raw" / "observed_flows.csv"
 
 
 def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "best", scenario: str = "main",

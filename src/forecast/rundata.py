@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .paths import PROCESSED_DIR, PROJECT_ROOT
+from .paths import OBSERVED_FLOWS, PROCESSED_DIR, PROJECT_ROOT
 from .regions import ADMISSION_REGION
 
 # The modelling stack (chain, backtest, flows, risk) is imported inside the functions that
@@ -234,10 +234,13 @@ def get_run_data(data_dir: str = "", **params) -> RunData:
                                  + ", ".join(f"{k}={mine!r} here but {theirs!r} there" for k, (mine, theirs) in clash.items()))
         return rd
     import hashlib
+    # The cache is keyed by the parameters, the input tables and the code that computes from
+    # them: after a pull that changes the model, a notebook computes afresh instead of showing
+    # the old model's numbers.
     stamp = hashlib.sha1()
-    for name in ("cohort_history", "admissions", "school_crosswalk", "gymnasium_units"):
-        p = PROCESSED_DIR / f"{name}.parquet"
-        stamp.update(p.read_bytes() if p.is_file() else b"")
+    inputs = sorted(PROCESSED_DIR.glob("*.parquet")) + [OBSERVED_FLOWS] + sorted(Path(__file__).parent.glob("*.py"))
+    for p in inputs:
+        stamp.update(p.name.encode() + (p.read_bytes() if p.is_file() else b""))
     key = "-".join(f"{k}={v}" for k, v in sorted(params.items()) if v not in (None, "")) + "-" + stamp.hexdigest()[:10]
     safe = "".join(ch if ch.isalnum() or ch in "-=._" else "_" for ch in key) or "default"
     cache = PROJECT_ROOT / "data" / "processed" / "rundata" / safe
