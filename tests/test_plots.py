@@ -31,3 +31,14 @@ def test_swedish_number_format():
     assert plots.fmt(1234567.891, 1) == "1 234 567,9"
     assert plots.pct(0.256) == "26 %"
     assert plots.fmt(float("nan")) == "–"
+
+
+def test_risk_rows_read_as_names():
+    class RD:
+        def name(self, code):
+            return {"0136": "Haninge"}.get(code, code)
+    rd, units = RD(), {"12345678": "Haninge gymnasium"}
+    assert plots._area_name(rd, "12345678", "enhet", units) == "Haninge gymnasium"
+    assert plots._area_name(rd, "0136", "kommun") == "Haninge"
+    assert plots._area_name(rd, "syd", "kluster") == "syd"
+    assert plots._area_name(rd, "HF", "programgrupp") == "hela regionen"

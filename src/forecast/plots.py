@@ -134,6 +134,12 @@ def plot_units_map(rd, year: int, color_by: str = "p_overcapacity", highlight: s
         _outline(ax, rd, highlight)
     sc = ax.scatter(u.loc[r.area, "x"], u.loc[r.area, "y"], s=np.sqrt(r.places) * 4, c=r.p, cmap="YlOrRd",
                     vmin=0, vmax=1, edgecolor="0.3", linewidth=0.4, alpha=0.9)
+    planned = u[u.owner_type == "planerad"]
+    if len(planned):   # a scenario's new schools: marked, so the reader sees what is hypothetical
+        ax.scatter(planned.x, planned.y, s=260, marker="*", facecolor="none", edgecolor="k", linewidth=1.2, zorder=4)
+        for r in planned.itertuples():
+            ax.annotate(f"{r.skola}\n(planerad, hypotetisk)", (r.x, r.y), xytext=(-10, -14), textcoords="offset points",
+                        fontsize=7.5, ha="right", va="top")
     cb = fig.colorbar(sc, ax=ax, shrink=0.7)
     cb.set_label("sannolikhet för överkapacitet" if color_by == "p_overcapacity" else "sannolikhet för brist")
     ax.set_title(f"Skolenheter {year}: platser (storlek) och risk (färg)")
@@ -225,6 +231,15 @@ def plot_track_record(rd):
     return fig
 
 
+def _area_name(rd, area: str, level: str, unit_names=None) -> str:
+    """How a risk row's area reads: a unit's or municipality's name, a cluster, the whole region."""
+    if level == "enhet":
+        return unit_names.get(area, area) if unit_names is not None else area
+    if level == "kommun":
+        return rd.name(area)
+    return "hela regionen" if level == "programgrupp" else area
+
+
 def table_flags(rd, level: str | None = None, kommun: str | None = None, year: int | None = None,
                 limit: int = 40) -> pd.DataFrame:
     """Risk flags (overcapacity and shortage) with probabilities and costs, in Swedish; with
@@ -239,8 +254,7 @@ def table_flags(rd, level: str | None = None, kommun: str | None = None, year: i
         r = r[np.where(r.level == "enhet", r.area.map(unit_kommun), r.area) == kommun]
     r = r[r.flag_overcapacity | r.flag_shortage].copy()
     u = rd.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").skola
-    r["namn"] = [u.get(a, a) if lv == "enhet" else (rd.name(a) if lv == "kommun" else a)
-                 for a, lv in zip(r.area, r.level)]
+    r["namn"] = [_area_name(rd, a, lv, u) for a, lv in zip(r.area, r.level)]
     r["flagga"] = np.where(r.flag_overcapacity, "Överkapacitet", "Brist")
     r["sannolikhet"] = np.where(r.flag_overcapacity, r.p_overcapacity, r.p_shortage)
     r = r.sort_values(["sannolikhet", "cost_empty_sek"], ascending=False).head(limit)
@@ -394,7 +408,9 @@ def table_scenario_risk(base, sc, year: int) -> pd.DataFrame:
     """Overcapacity risk and empty places per cluster and programme group, baseline vs scenario."""
     m = base.risk.merge(sc.risk, on=["year", "level", "area", "group"], suffixes=("_bas", "_scenario"))
     m = m[m.level.isin(["kluster", "programgrupp"]) & (m.year == year)]
-    return pd.DataFrame({"Nivå": m.level.map(LEVEL_SV), "Område": m.area, "Programgrupp": m.group.map(GROUP_SV),
+    return pd.DataFrame({"Nivå": m.level.map(LEVEL_SV),
+                         "Område": [_area_name(base, a, lv) for a, lv in zip(m.area, m.level)],
+                         "Programgrupp": m.group.map(GROUP_SV),
                          "Risk överkapacitet, bas": m.p_overcapacity_bas.map(pct),
                          "Risk överkapacitet, scenario": m.p_overcapacity_scenario.map(pct),
                          "Tomma platser, bas": m.empty_places_bas.map(fmt),
