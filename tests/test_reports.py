@@ -130,6 +130,8 @@ def test_manifest_index_and_latest(run):
     assert latest.is_symlink() and latest.resolve() == run.run_dir.resolve()
     index = (run.run_dir / "index.html").read_text(encoding="utf-8")
     assert 'href="kommun_0136.html">Haninge' in index and "Flaggor överkapacitet" in index
+    assert "Scenario: Ny gymnasieskola i Haninge 2028 (exempel)" in index     # listed by its own name
+    assert re.search(r"<td class='num'>\d+,\d&nbsp;s</td>", index)            # Swedish decimal comma
 
 
 def test_failed_report_keeps_traceback_and_previous_latest(run, tmp_path, monkeypatch):

@@ -175,15 +175,16 @@ def validate_jobs(jobs: list[ReportJob]) -> None:
 
 def _validate_scenarios(cfg: dict, jobs: list[ReportJob]) -> None:
     """Scenario files are read and checked against the run's years before anything is computed."""
-    files = [j.parameters["scenario_file"] for j in jobs if "scenario_file" in j.parameters]
-    if not files:
+    scenario_jobs = [j for j in jobs if "scenario_file" in j.parameters]
+    if not scenario_jobs:
         return
     from .chain import load_scenario
     from .data import load_table
     tables = {n: load_table(n) for n in ("municipalities", "gymnasium_units", "region_boundaries", "cohort_history")}
     base = cfg.get("base_year") or int(tables["cohort_history"].year.max())
-    for f in files:
-        load_scenario(f, tables, base, cfg.get("horizon", 10))
+    for j in scenario_jobs:
+        sc = load_scenario(j.parameters["scenario_file"], tables, base, cfg.get("horizon", 10))
+        j.title = f"{TITLES['scenario']}: {sc.name}"      # the index lists it by its own name
 
 
 def _execute(job_dict: dict) -> dict:
@@ -492,14 +493,14 @@ def render_index(result: RunResult, data_dir: Path) -> str:
         else:
             figs = "<td></td>" * 5
         link = f'<a href="{j.key}.html">{html.escape(name)}</a>' if (result.run_dir / f"{j.key}.html").is_file() else html.escape(name)
-        rows.append(f"<tr><td>{link}</td>{figs}<td>{badge}</td><td>{j.seconds:.1f} s</td></tr>")
+        rows.append(f"<tr><td>{link}</td>{figs}<td>{badge}</td><td class='num'>{fmt(j.seconds, 1)}&nbsp;s</td></tr>")
     m = result.manifest
     return f"""<!DOCTYPE html>
 <html lang="sv"><head><meta charset="utf-8"><title>Gymnasieprognos – rapporter {html.escape(m.get('run_id', ''))}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}}
 table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}}
 .ok{{color:#1a7f37}}.fail{{color:#b00020;font-weight:bold}}.risk{{background:#f6d365;padding:0 .4rem;border-radius:.6rem}}
-.short{{background:#f28b82;padding:0 .4rem;border-radius:.6rem}}</style></head><body>
+.short{{background:#f28b82;padding:0 .4rem;border-radius:.6rem}}.num{{white-space:nowrap}}</style></head><body>
 <h1>Gymnasieprognos: rapporter</h1>
 <p>Körning {html.escape(m.get('run_id', ''))}, {html.escape(m.get('created', ''))}, git {html.escape(m.get('git_commit', '')[:10])}.
 Basår {html.escape(str(m.get('config', {}).get('base_year', '')))}. Flöden mellan kommuner och skolor är skattade.
