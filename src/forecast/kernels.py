@@ -169,10 +169,17 @@ def warm_kernel(cwd: str) -> WarmKernel:
     return _WARM
 
 
+ENGINE_NAME = "gp-warm"
+
+
 def register_engine() -> str:
-    """Register the papermill engine that runs a notebook in this worker's warm kernel."""
+    """Register (once per process) the papermill engine that runs a notebook in this worker's
+    warm kernel; returns its name."""
+    from papermill.engines import papermill_engines
+    if ENGINE_NAME in papermill_engines._engines:
+        return ENGINE_NAME
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine
 
     class WarmKernelEngine(NBClientEngine):
         @classmethod
@@ -196,5 +203,5 @@ def register_engine() -> str:
                     write_ipynb(nb_man.nb, wk.output_path)
                 raise
 
-    papermill_engines.register("gp-warm", WarmKernelEngine)
-    return "gp-warm"
+    papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
+    return ENGINE_NAME

@@ -337,6 +337,7 @@ def _run_pool(jobs_n: int, shared: dict, data_dir: Path, scenario_keys: dict, pa
     pool = cf.ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx)
     running: dict = {}
     done: set = set()
+    waiting = set(scenario_keys)          # scenario notebooks not yet submitted
     t_data = None
 
     def submit(name, fn, arg):
@@ -367,8 +368,8 @@ def _run_pool(jobs_n: int, shared: dict, data_dir: Path, scenario_keys: dict, pa
                     if key not in scenario_keys:
                         submit(f"report:{key}", _execute, p)
             if t_data is not None:
-                for key in [k for k in scenario_keys if k in done]:
-                    done.discard(key)
+                for key in sorted(waiting & done):
+                    waiting.discard(key)
                     submit(f"report:{key}", _execute, payloads[key])
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
