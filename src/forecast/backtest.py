@@ -17,7 +17,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .projection import (METHODS, CohortHistory, ErrorModel, MethodParams, project_array, size_class)
+from . import scores
+from .projection import (DEFAULT_DESIGN, INTERVAL_DESIGNS, LEVELS, METHODS, CohortHistory, ErrorModel,
+                         IntervalDesign, MethodParams, project_array, size_class)
 from .regions import ADMISSION_REGION
 
 WINDOWS = (3, 5, 8)
@@ -85,8 +87,10 @@ def _projected(past: CohortHistory, method: str, params: MethodParams, horizon: 
 
 
 def _mape(f: np.ndarray, a: np.ndarray) -> float:
-    ok = (a > 0) & np.isfinite(f)
-    return float(np.mean(np.abs(f[ok] - a[ok]) / a[ok]) * 100)
+    """MAPE over the municipalities with a forecast (a municipality without history at the
+    origin has none) and an outcome."""
+    ok = np.isfinite(f) & np.isfinite(a)
+    return scores.error_summary(f[ok], a[ok])["mape"]
 
 
 def select_method(hist: CohortHistory, family: str | None = None) -> tuple[str, MethodParams]:
@@ -117,20 +121,20 @@ def _select_cached(family, codes, years_b, pop_b, shape):
 
 
 def build_error_model(hist: CohortHistory, method: str, params: MethodParams,
-                      horizons=HORIZONS) -> ErrorModel:
+                      horizons=HORIZONS, design: IntervalDesign = DEFAULT_DESIGN) -> ErrorModel:
     """Log errors of ``method`` from every origin of ``hist`` whose outcome ``hist`` contains."""
     first, last = int(hist.years[0]), int(hist.years[-1])
     errs = forecast_errors(hist, method, params, range(first + 2, last), horizons)
-    return error_model_from(errs, hist)
+    return error_model_from(errs, hist, design)
 
 
-def error_model_from(errs: dict, hist: CohortHistory) -> ErrorModel:
+def error_model_from(errs: dict, hist: CohortHistory, design: IntervalDesign = DEFAULT_DESIGN) -> ErrorModel:
     store: dict = {}
     county = hist.counties == "01"
     by_h3 = []
     for (o, h), (f, a, f16, a16) in errs.items():
         base = hist.pop[:, hist.years == o][:, 0, 16:19].sum(axis=1)
-        cls = size_class(base)
+        cls = size_class(base, design.bounds)
         ok = (a > 0) & (f > 0) & (a16 > 0) & (f16 > 0)
         e = np.log(np.where(ok, f, 1) / np.where(ok, a, 1))
         e16 = np.log(np.where(ok, f16, 1) / np.where(ok, a16, 1))
@@ -144,7 +148,7 @@ def error_model_from(errs: dict, hist: CohortHistory) -> ErrorModel:
         if h == 3:
             by_h3.append(np.where(ok, e, np.nan))
     errors = {k: np.concatenate([np.asarray(x, dtype=float) for x in v]) for k, v in store.items()}
-    return ErrorModel(errors=errors, rho=_common_share(by_h3))
+    return ErrorModel(errors=errors, rho=_common_share(by_h3), design=design)
 
 
 def _common_share(rows: list[np.ndarray]) -> float:
@@ -195,25 +199,37 @@ def run_backtest(hist: CohortHistory, origins=None, horizons=HORIZONS, methods=M
     return pd.concat(frames, ignore_index=True)
 
 
+def _summaries(d: pd.DataFrame, keys: list, f: str, a: str) -> pd.DataFrame:
+    """forecast.scores.error_summary per group of ``keys``: mape, medape, malpe (= mean signed
+    percentage error), weighted_ape (= WAPE), bias (size-weighted signed error), n."""
+    rows = []
+    for k, g in d.groupby(keys):
+        r = scores.error_summary(g[f].to_numpy(), g[a].to_numpy())
+        rows.append(dict(zip(keys, k if isinstance(k, tuple) else (k,)))
+                    | {"mape": r["mape"], "medape": r["medape"], "malpe": r["mpe"],
+                       "weighted_ape": r["wape"], "bias": r["bias"], "n": r["n"]})
+    return pd.DataFrame(rows, columns=keys + ["mape", "medape", "malpe", "weighted_ape", "bias", "n"])
+
+
+def _scorable(d: pd.DataFrame, f: str, a: str) -> pd.DataFrame:
+    """Rows with an outcome above 0 and a forecast. A forecast is missing only for a municipality
+    without history at its origin (Knivsta before 2003); those rows are not scored."""
+    return d[(d[a] > 0) & d[f].notna()]
+
+
 def accuracy_table(bt: pd.DataFrame, codes=None, value: str = "16_18") -> pd.DataFrame:
-    """MAPE, MedAPE, MALPE (bias) and population-weighted APE per method × horizon (percent)."""
+    """Per method × horizon (percent): MAPE, MedAPE, MALPE (mean signed percentage error),
+    weighted_ape (WAPE: Σ|F − A| / ΣA), bias (Σ(F − A) / ΣA), n; from forecast.scores."""
     d = bt if codes is None else bt[bt.kommun_kod.isin(list(codes))]
-    f, a = d[f"forecast{value}"], d[f"actual{value}"]
-    d = d.assign(ape=(f - a).abs() / a * 100, alpe=(f - a) / a * 100, abs_err=(f - a).abs(), act=a)
-    g = d[a > 0].groupby(["method", "horizon"])
-    out = g.agg(mape=("ape", "mean"), medape=("ape", "median"), malpe=("alpe", "mean"),
-                abs_err=("abs_err", "sum"), act=("act", "sum"), n=("ape", "size"))
-    out["weighted_ape"] = out.abs_err / out.act * 100
-    return out.drop(columns=["abs_err", "act"]).reset_index()
+    d = _scorable(d, f"forecast{value}", f"actual{value}")
+    return _summaries(d, ["method", "horizon"], f"forecast{value}", f"actual{value}")
 
 
 def county_accuracy(bt: pd.DataFrame, county: str = "01") -> pd.DataFrame:
-    d = bt[bt.kommun_kod.str[:2] == county]
+    """The county's own sum per method × origin × horizon, scored over origins: MAPE, MALPE, n."""
+    d = _scorable(bt[bt.kommun_kod.str[:2] == county], "forecast16_18", "actual16_18")
     s = d.groupby(["method", "origin", "horizon"])[["forecast16_18", "actual16_18"]].sum().reset_index()
-    s["ape"] = (s.forecast16_18 - s.actual16_18).abs() / s.actual16_18 * 100
-    s["alpe"] = (s.forecast16_18 - s.actual16_18) / s.actual16_18 * 100
-    return s.groupby(["method", "horizon"]).agg(mape=("ape", "mean"), malpe=("alpe", "mean"),
-                                                n=("ape", "size")).reset_index()
+    return _summaries(s, ["method", "horizon"], "forecast16_18", "actual16_18")[["method", "horizon", "mape", "malpe", "n"]]
 
 
 def scorecard(bt: pd.DataFrame, method: str = "best", codes=None) -> pd.DataFrame:
@@ -241,16 +257,16 @@ def scorecard(bt: pd.DataFrame, method: str = "best", codes=None) -> pd.DataFram
     return out
 
 
-def interval_coverage(hist: CohortHistory, bt: pd.DataFrame, method: str = "best", codes=None,
-                      min_errors: int = 20) -> dict:
-    """Out-of-sample coverage of the 80% and 95% intervals for the 16–18 band.
+def _interval_hits(hist: CohortHistory, bt: pd.DataFrame, method: str, codes, min_errors: int,
+                   design: IntervalDesign) -> dict:
+    """{origin T: {'h': horizons, 80: inside, 95: inside}} (arrays, one item per municipality ×
+    horizon) for the 16–18 band.
 
-    For each origin *T*, the error model is built from the errors (same method) of origins
-    *o* < *T* with *o + h* ≤ *T*; the interval for *T + h* is checked against the outcome.
-    """
+    The error model for origin *T* is built from the errors (same method) of origins *o* < *T*
+    with *o + h* ≤ *T*, i.e. only outcomes known at *T*."""
     d = bt[bt.method == method]
     mask = np.isin(np.array(hist.codes), list(codes)) if codes is not None else np.ones(len(hist.codes), bool)
-    hits = {80: [], 95: []}
+    out = {}
     for T in sorted(d.origin.unique()):
         past = hist.truncate(int(T))
         prior = d[(d.origin < T) & (d.origin + d.horizon <= T)]
@@ -261,9 +277,10 @@ def interval_coverage(hist: CohortHistory, bt: pd.DataFrame, method: str = "best
             g = g.set_index("kommun_kod").reindex(hist.codes)
             errs[(int(o), int(h))] = (g.forecast16_18.to_numpy(), g.actual16_18.to_numpy(),
                                       g.forecast16.to_numpy(), g.actual16.to_numpy())
-        em = error_model_from(errs, past)
+        em = error_model_from(errs, past, design)
         cur = d[d.origin == T].set_index(["horizon", "kommun_kod"])
-        cls = size_class(past.pop[:, -1, 16:19].sum(axis=1))
+        cls = em.size_class(past.pop[:, -1, 16:19].sum(axis=1))
+        rows = []   # (h, actual, lo80, hi80, lo95, hi95)
         for h in sorted(cur.index.get_level_values(0).unique()):
             if sum(len(v) for (q, hh, _), v in em.errors.items() if q == "band16_18" and hh == h) < min_errors:
                 continue
@@ -272,11 +289,86 @@ def interval_coverage(hist: CohortHistory, bt: pd.DataFrame, method: str = "best
                 f, a = g.forecast16_18.iloc[k], g.actual16_18.iloc[k]
                 if not (a > 0 and f > 0):
                     continue
-                for lvl in (80, 95):
-                    lo, hi = em.interval("band16_18", int(h), int(cls[k]), lvl)
-                    hits[lvl].append(f * lo <= a <= f * hi)
-    return {f"coverage_{lvl}": float(np.mean(v) * 100) if v else float("nan") for lvl, v in hits.items()} | {
-        "coverage_n": len(hits[80])}
+                r = [h, a]
+                for lvl in LEVELS:
+                    m_lo, m_hi = em.interval("band16_18", int(h), int(cls[k]), lvl)
+                    r += [f * m_lo, f * m_hi]
+                rows.append(r)
+        if rows:
+            R = np.array(rows, dtype=float)
+            out[int(T)] = {"h": R[:, 0].astype(int)} | {
+                lvl: (R[:, 2 + 2 * i] <= R[:, 1]) & (R[:, 1] <= R[:, 3 + 2 * i]) for i, lvl in enumerate(LEVELS)}
+    return out
+
+
+def _coverage_of(parts: list) -> dict:
+    """Coverage (percent) of pooled hit arrays ``parts`` ({80: inside, 95: inside} each)."""
+    res = {}
+    for lvl in LEVELS:
+        inside = np.concatenate([p[lvl] for p in parts] or [np.zeros(0, bool)]).astype(float)
+        # an item is covered when 0 ≤ 1 − inside ≤ 0: scores.coverage on the hit indicator
+        res[f"coverage_{lvl}"] = scores.coverage(np.zeros(len(inside)), np.zeros(len(inside)), 1 - inside)
+    res["coverage_n"] = int(sum(len(p[LEVELS[0]]) for p in parts))
+    return res
+
+
+def interval_coverage(hist: CohortHistory, bt: pd.DataFrame, method: str = "best", codes=None,
+                      min_errors: int = 20, design: IntervalDesign = DEFAULT_DESIGN) -> dict:
+    """Out-of-sample coverage of the 80% and 95% intervals of one ``design`` for the 16–18 band.
+
+    For each origin *T*, the error model is built from the errors (same method) of origins
+    *o* < *T* with *o + h* ≤ *T*; the interval for *T + h* is checked against the outcome.
+    Choosing a design by this figure would be in-sample: :func:`nested_interval_coverage`
+    chooses it from earlier origins only."""
+    hits = _interval_hits(hist, bt, method, codes, min_errors, design)
+    return _coverage_of(list(hits.values()))
+
+
+MIN_DESIGN_ITEMS = 200
+
+
+def _design_loss(cov: dict) -> float:
+    """How far a design's coverage is from nominal: |cov80 − 80| + |cov95 − 95| (points)."""
+    return sum(abs(cov[f"coverage_{lvl}"] - lvl) for lvl in LEVELS)
+
+
+def _known_at(hit: dict, o: int, T: int) -> dict:
+    """The hits of origin ``o`` whose outcome year o + h is known at ``T``."""
+    m = o + hit["h"] <= T
+    return {lvl: hit[lvl][m] for lvl in LEVELS}
+
+
+def nested_interval_coverage(hist: CohortHistory, bt: pd.DataFrame, method: str = "best", codes=None,
+                             min_errors: int = 20, designs=INTERVAL_DESIGNS) -> dict:
+    """Coverage of intervals whose *design* is chosen at each origin from earlier origins only.
+
+    At origin *T*, each design's coverage is measured on the intervals of origins *o* < *T* whose
+    outcomes (o + h ≤ *T*) are known at *T*; the design closest to nominal (:func:`_design_loss`)
+    is used at *T*, and its hits at *T* are what count. Origins before at least
+    ``MIN_DESIGN_ITEMS`` earlier intervals are known only train. Returns the nested coverage,
+    the design chosen per origin, and each design's own coverage over the same scored origins
+    (for comparison only: choosing by those would be in-sample)."""
+    hits = {dz: _interval_hits(hist, bt, method, codes, min_errors, dz) for dz in designs}
+    origins = sorted(set().union(*[h.keys() for h in hits.values()]))
+    chosen, parts = {}, []
+    for T in origins:
+        loss = {}
+        for dz in designs:
+            known = [_known_at(hits[dz][o], o, T) for o in origins if o < T and o in hits[dz]]
+            cov = _coverage_of(known)
+            if cov["coverage_n"] >= MIN_DESIGN_ITEMS:
+                loss[dz] = _design_loss(cov)
+        if len(loss) < len(designs) or T not in hits[min(loss, key=loss.get)]:
+            continue
+        best = min(loss, key=loss.get)   # ties: the first design listed (the default)
+        chosen[T] = best.name
+        parts.append(hits[best][T])
+    scored = list(chosen)
+    out = _coverage_of(parts) | {"design_by_origin": chosen}
+    out["per_design_same_origins"] = {dz.name: _coverage_of([hits[dz][o] for o in scored if o in hits[dz]])
+                                      for dz in designs}
+    out["per_design_all_origins"] = {dz.name: _coverage_of(list(hits[dz].values())) for dz in designs}
+    return out
 
 
 def backtest_grade9(pupils: pd.DataFrame, codes, window: int = 3, horizons=range(1, 9)) -> pd.DataFrame:
@@ -311,24 +403,44 @@ def backtest_grade9(pupils: pd.DataFrame, codes, window: int = 3, horizons=range
     return pd.concat(rows, ignore_index=True)
 
 
+HEADLINE_ROW = "best"
+
+
 def summarise(hist: CohortHistory, bt: pd.DataFrame, grade9: pd.DataFrame | None = None,
               codes=ADMISSION_REGION) -> dict:
-    """The headline figures (percent): what ``benchmarks/accuracy.py --json`` prints."""
+    """The figures ``benchmarks/accuracy.py --json`` prints (percent).
+
+    The headline is the nested row 'best': its method, window and κ are chosen at each origin
+    from earlier origins only. Rows of single methods (their window and κ chosen nested too) are
+    shown beside it; which of them did best over all origins is labelled in-sample, because it
+    is picked after seeing every outcome. Interval coverage: the design chosen at each origin
+    from earlier origins (nested), and each design's own coverage for comparison (in-sample).
+    """
     acc = accuracy_table(bt, codes)
     acc_all = accuracy_table(bt)
     cty = county_accuracy(bt)
 
-    def by_method(t, col="mape"):
+    def by_method(t, col="mape", horizons=(1, 3, 5, 10)):
         return {m: {str(h): round(float(v), 3) for h, v in g.set_index("horizon")[col].items()
-                    if h in (1, 3, 5, 10)} for m, g in t.groupby("method")}
+                    if h in horizons} for m, g in t.groupby("method")}
 
     mean15 = acc[acc.horizon <= 5].groupby("method").mape.mean()
-    real = mean15.drop(labels=["best"], errors="ignore")
+    real = mean15.drop(labels=[HEADLINE_ROW], errors="ignore")
     cf = acc[acc.method == "carry_forward"].set_index("horizon").mape
-    best = acc[acc.method == "best"].set_index("horizon").mape
+    head = acc[acc.method == HEADLINE_ROW].set_index("horizon")
+    every_h = tuple(range(1, 11))
     out = {
         "municipalities": "admission region (28)" if codes is not None else "all",
         "origins": [int(bt.origin.min()), int(bt.origin.max())],
+        "headline": {
+            "row": HEADLINE_ROW, "selection": "nested: method, window and κ chosen at each origin from earlier origins",
+            "mape": {str(h): round(float(head.at[h, "mape"]), 3) for h in every_h if h in head.index},
+            "medape": {str(h): round(float(head.at[h, "medape"]), 3) for h in every_h if h in head.index},
+            "malpe": {str(h): round(float(head.at[h, "malpe"]), 3) for h in every_h if h in head.index},
+            "bias": {str(h): round(float(head.at[h, "bias"]), 3) for h in every_h if h in head.index},
+            "n": {str(h): int(head.at[h, "n"]) for h in every_h if h in head.index},
+            "carry_forward_mape": {str(h): round(float(cf[h]), 3) for h in every_h if h in cf.index},
+        },
         "mape_16_18": by_method(acc),
         "medape_16_18": by_method(acc, "medape"),
         "malpe_16_18": by_method(acc, "malpe"),
@@ -336,15 +448,19 @@ def summarise(hist: CohortHistory, bt: pd.DataFrame, grade9: pd.DataFrame | None
         "mape_16_18_all_290": by_method(acc_all),
         "county_mape_16_18": by_method(cty),
         "county_malpe_16_18": by_method(cty, "malpe"),
-        "best_vs_carry_forward_pct_lower": {str(h): round(float((1 - best[h] / cf[h]) * 100), 1)
-                                            for h in (3, 4, 5) if h in best.index},
-        "best_method": str(real.idxmin()),
-        "chosen_at_latest_origin": str(bt[(bt.method == "best") & (bt.origin == bt.origin.max())].chosen.iloc[0]),
+        "best_vs_carry_forward_pct_lower": {str(h): round(float(scores.skill(head.at[h, "mape"], cf[h]) * 100), 1)
+                                            for h in (3, 4, 5) if h in head.index},
+        "lowest_mean_mape_h1_5_in_sample": str(real.idxmin()),
+        "chosen_at_latest_origin": str(bt[(bt.method == HEADLINE_ROW) & (bt.origin == bt.origin.max())].chosen.iloc[0]),
     }
-    out |= {k: (round(v, 2) if isinstance(v, float) else v)
-            for k, v in interval_coverage(hist, bt, "best", codes).items()}
+    cov = nested_interval_coverage(hist, bt, HEADLINE_ROW, codes)
+    out |= {k: round(cov[k], 2) for k in ("coverage_80", "coverage_95")} | {"coverage_n": cov["coverage_n"]}
+    out["coverage_design_by_origin"] = {str(k): v for k, v in cov["design_by_origin"].items()}
+    out["coverage_per_design_in_sample"] = {
+        name: {k: (round(v, 2) if isinstance(v, float) else v) for k, v in c.items()}
+        for name, c in cov["per_design_same_origins"].items()}
     if grade9 is not None and len(grade9):
-        g = grade9.assign(ape=(grade9.forecast - grade9.actual).abs() / grade9.actual * 100)
-        g = g[grade9.actual > 0].groupby(["method", "horizon"]).ape.mean().round(3)
-        out["grade9_mape"] = {m: {str(h): float(v) for h, v in s.droplevel(0).items()} for m, s in g.groupby(level=0)}
+        g9 = grade9[grade9.actual > 0]
+        out["grade9_mape"] = {m: {str(h): round(scores.error_summary(gh.forecast, gh.actual)["mape"], 3)
+                                  for h, gh in gm.groupby("horizon")} for m, gm in g9.groupby("method")}
     return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import scores
 from .errors import ParameterError
 from .flows import GROUPS
 
@@ -76,12 +77,14 @@ def build_transition(admissions: pd.DataFrame, age16_region: pd.Series) -> Trans
         raise ParameterError(f"no 16-year-olds for admission years {sorted(obs[obs.age16.isna()].year.unique())}")
     obs["rate"] = obs.admitted / obs.age16
     wide = obs.pivot(index="year", columns="group", values="rate").sort_index()
-    ape = {"mean": [], "last": []}
+    fc = {"mean": [], "last": []}
+    act = []
     for i in range(1, len(wide)):
         past, nxt = wide.iloc[:i], wide.iloc[i]
-        ape["mean"] += list((past.mean() - nxt).abs() / nxt * 100)
-        ape["last"] += list((past.iloc[-1] - nxt).abs() / nxt * 100)
-    bt = {k: float(np.mean(v)) for k, v in ape.items() if v}
+        fc["mean"] += list(past.mean())
+        fc["last"] += list(past.iloc[-1])
+        act += list(nxt)
+    bt = {k: scores.error_summary(v, act)["mape"] for k, v in fc.items() if v}
     rule = min(bt, key=bt.get) if bt else "last"   # one year observed: nothing to compare
     rate = (wide.mean() if rule == "mean" else wide.iloc[-1]).to_dict()
     sd = np.log(wide).diff().std().fillna(0.0).to_dict()

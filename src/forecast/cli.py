@@ -57,14 +57,16 @@ def _cmd_backtest(args) -> int:
     out = summarise(hist, bt, backtest_grade9(load_table("pupils_grundskola", Path(args.processed)), ADMISSION_REGION))
     sc = scorecard(bt, "best", ADMISSION_REGION)
     print(f"backtest: origins {out['origins'][0]}–{out['origins'][1]}, {len(bt):,} forecasts "
-          f"in {time.perf_counter() - t0:.1f} s; best method: {out['best_method']}")
+          f"in {time.perf_counter() - t0:.1f} s; chosen at the latest origin: {out['chosen_at_latest_origin']} "
+          f"(lowest mean MAPE over all origins, in-sample: {out['lowest_mean_mape_h1_5_in_sample']})")
     print("MAPE 16–18-year-olds, admission-region municipalities (%), by horizon:")
     for m, v in out["mape_16_18"].items():
         print(f"  {m:<15}" + "".join(f"  h{h}: {x:5.2f}" for h, x in v.items()))
     print("county (01):")
     for m, v in out["county_mape_16_18"].items():
         print(f"  {m:<15}" + "".join(f"  h{h}: {x:5.2f}" for h, x in v.items()))
-    print(f"interval coverage (out of sample): 80%: {out['coverage_80']}%, 95%: {out['coverage_95']}%")
+    print(f"interval coverage (out of sample, design chosen nested): 80%: {out['coverage_80']}%, "
+          f"95%: {out['coverage_95']}%")
     if args.out:
         from .files import format_csv, replace_dir_contents, staging_dir
         dest = Path(args.out)
