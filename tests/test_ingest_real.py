@@ -29,7 +29,9 @@ def test_ingest_counts(fresh_raw):
     t = res.tables
     assert t["population_bands"].kommun_kod.nunique() == 290
     assert t["population_single_age"].kommun_kod.nunique() == 290
-    assert sorted(t["admissions"].year.unique()) == [2020, 2021, 2022, 2023]
+    assert sorted(t["admissions"].year.unique()) == [2020, 2021, 2022, 2023, 2024]
+    assert sorted(t["pupils_kommun"].school_year.unique()) == [2020, 2021, 2022, 2023, 2024]
+    assert t["admissions"].owner_type.notna().mean() > 0.999
     assert sorted(t["pupils_grundskola"].school_year.unique()) == list(range(2009, 2024))
     units = t["gymnasium_units"]
     county = units[units.kommun_kod.str.startswith("01")]
@@ -80,17 +82,29 @@ def test_missing_source_file_named(sources, tmp_path):
 
 
 def test_next_years_file_drops_in(sources, tmp_path):
-    """A 2024 admission file in the same format is picked up without code changes."""
-    copy = _sources_copy(sources, tmp_path)
-    src = copy / "gymnasieantagningen" / "Slutantagningsresultat_2023.xlsx"
+    """A 2025 admission file in the same format, with GY25 programme codes ('EK25', the new
+    'FR25' for Frisör- och stylistprogrammet) and no owner-type column, is picked up without code
+    changes: codes are mapped, owner type comes from the unit register."""
     import pandas as pd
-    df = pd.read_excel(src, dtype=str, keep_default_na=False).drop(columns=["År", "Organistionsform"])
-    df.to_excel(copy / "gymnasieantagningen" / "Slutantagningsresultat_2024.xlsx",
+    copy = _sources_copy(sources, tmp_path)
+    src = copy / "gymnasieantagningen" / "Slutantagningsresultat_2024.xlsx"
+    df = pd.read_excel(src, dtype=str, keep_default_na=False)
+    df["År"] = "2025"
+    hv = df.StudieVagKod.str.startswith("HV")
+    df["StudieVagKod"] = df.StudieVagKod.str[:2] + "25" + df.StudieVagKod.str[2:]
+    df.loc[hv, "StudieVagKod"] = "FR25"
+    df.loc[hv, "Studievag"] = "Frisör- och stylistprogrammet FR"
+    df.to_excel(copy / "gymnasieantagningen" / "Slutantagningsresultat_2025.xlsx",
                 sheet_name="Samverkansområdet", index=False)
-    with pytest.warns(UserWarning, match="owner type"):
-        res = run_ingest(copy, tmp_path / "raw")
+    res = run_ingest(copy, tmp_path / "raw")
     adm = res.tables["admissions"]
-    assert sorted(adm.year.unique()) == [2020, 2021, 2022, 2023, 2024]
-    assert adm[adm.year == 2024].owner_type.isna().all()
-    a23 = adm[(adm.year == 2023) & adm.in_totals].admitted.sum()
-    assert adm[(adm.year == 2024) & adm.in_totals].admitted.sum() == a23
+    assert sorted(adm.year.unique()) == [2020, 2021, 2022, 2023, 2024, 2025]
+    a24, a25 = adm[adm.year == 2024], adm[adm.year == 2025]
+    assert set(a25.programme_code) == set(a24.programme_code) - {"HV"} | {"FR"}
+    assert (a25[a25.programme_code == "FR"].programme_group == "YP").all()
+    # same offerings, same groups and totals: the GY25 codes changed nothing but the labels
+    for col in ("programme_group", "is_national", "in_totals"):
+        assert a25[col].tolist() == a24[col].tolist()
+    assert a25[a25.in_totals].admitted.sum() == a24[a24.in_totals].admitted.sum()
+    assert a25.owner_type.notna().all() and set(a25.owner_basis) <= {"unit_register", "earlier_admission_file"}
+    assert any("owner type 2025" in line for line in res.report)

@@ -86,16 +86,16 @@ def test_text_split_into_two_cells_is_repaired(tmp_path):
     assert "repaired" in r.row_rule
 
 
-def test_missing_owner_column_warns_and_continues(tmp_path):
+def test_missing_owner_column_is_noted_and_left_for_the_unit_register(tmp_path):
     cols = [c for c in COLS if c != "Organistionsform"]
     rows = [[v for i, v in enumerate(r) if i != 2] for r in ROWS]
-    with pytest.warns(UserWarning, match="optional column"):
-        df = read_admissions(workbook(tmp_path / "Slutantagningsresultat_2024.xlsx", rows, cols=cols), REGION)
-    assert df.owner_type.isna().all()
+    df = read_admissions(workbook(tmp_path / "Slutantagningsresultat_2024.xlsx", rows, cols=cols), REGION)
+    assert df.owner_type.isna().all() and (df.owner_basis == "").all()
+    assert any("no owner-type column" in n for n in df.attrs["notes"])
 
 
 @pytest.mark.parametrize("mutate, column, words", [
-    (lambda r: r[:3] + ["QQ"] + r[4:], "StudieVagKod", "unknown programme code"),
+    (lambda r: r[:3] + [""] + r[4:], "StudieVagKod", "empty study-path code"),
     (lambda r: ["Uppsala"] + r[1:], "Kommun", "not in the admission region"),
     (lambda r: r[:7] + [-5] + r[8:], "AntalPlatser", "negative"),
     (lambda r: r[:8] + ["många"] + r[9:], "AntalAntagna", "not a number"),
@@ -112,3 +112,45 @@ def test_renamed_required_column_named(tmp_path):
     with pytest.raises(DataError, match="required column missing") as e:
         read_admissions(workbook(tmp_path / "Slutantagningsresultat_2025.xlsx", ROWS, cols=cols), REGION)
     assert e.value.column == "AntalPlatser"
+
+
+def test_gy25_codes_are_mapped_and_unknown_codes_classified_by_name():
+    import pandas as pd
+    from forecast.programmes import classify_codes
+    codes = pd.Series(["EK25", "SA25SAM", "FR25", "ZZ25", "QQ25", "IMV", "HVFRI"])
+    texts = pd.Series(["Ekonomiprogrammet", "Samhällsvetenskapsprogrammet", "Frisör- och stylistprogrammet",
+                       "Teknikprogrammet (okänd kod)", "Glasblåsning", "Introduktionsprogram", "Hantverksprogrammet"])
+    prog, group, notes = classify_codes(codes, texts)
+    assert prog.tolist() == ["EK", "SA", "FR", "ZZ", "QQ", "IM", "HV"]
+    assert group.tolist() == ["HF", "HF", "YP", "HF", "YP", "IM", "YP"]
+    assert len(notes) == 2 and "'ZZ'" in notes[1 if "QQ" in notes[0] else 0]
+
+
+def test_gy25_file_without_owner_column_is_read(tmp_path):
+    cols = [c for c in COLS if c != "Organistionsform"]
+    rows = [["Botkyrka", "S:t Botvids Gymnasium", "EK25", "Ekonomiprogrammet EK", 0, 217.5, 30, 26, 0, 4],
+            ["Stockholm", "Alfa", "FR25", "Frisör- och stylistprogrammet FR", 0, 150, 10, 3, 0, 7]]
+    df = read_admissions(workbook(tmp_path / "Slutantagningsresultat_2025.xlsx", rows, cols=cols), REGION)
+    assert df.programme_group.tolist() == ["HF", "YP"] and df.is_national.all()
+    assert df.owner_type.isna().all() and (df.owner_basis == "").all()
+
+
+def test_owner_type_filled_from_unit_register_then_earlier_files():
+    import pandas as pd
+    from forecast.ingest import fill_owner_type
+    adm = pd.DataFrame({
+        "year": [2023, 2024, 2024, 2024, 2024],
+        "skola": ["Alfa", "Alfa", "Beta", "Gamma", "Delta"],
+        "school_kommun_kod": ["0180"] * 5,
+        "owner_type": pd.array(["enskild", pd.NA, pd.NA, pd.NA, pd.NA], dtype="string"),
+        "owner_basis": ["file", "", "", "", ""]})
+    cw = pd.DataFrame({"year": [2024, 2024, 2024, 2024], "skola": ["Beta", "Gamma", "Gamma", "Alfa"],
+                       "school_kommun_kod": ["0180"] * 4,
+                       "skolenhetskod": ["11111111", "22222222", "33333333", None]})
+    owners = pd.Series({"11111111": "kommunal", "22222222": "kommunal", "33333333": "enskild"})
+    out, notes = fill_owner_type(adm, cw, owners)
+    # Beta: its unit; Gamma: its two units disagree -> unknown; Alfa: unmatched, earlier file says enskild
+    assert out.owner_type.tolist()[1:] == ["enskild", "kommunal", None, None] or \
+        out.owner_type.fillna("?").tolist()[1:] == ["enskild", "kommunal", "?", "?"]
+    assert out.owner_basis.tolist() == ["file", "earlier_admission_file", "unit_register", "", ""]
+    assert "1 rows from the unit register" in notes[0] and "2 unknown" in notes[0]

@@ -147,8 +147,9 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
     t["grade9_schools"] = g9
 
     # Admissions, leavers, staff, costs ----------------------------------------------------
-    adm = pd.concat([gymnasieantagningen.read_admissions(p, region_names)
-                     for p in _need(sources, "admissions")], ignore_index=True)
+    adm_parts = [gymnasieantagningen.read_admissions(p, region_names) for p in _need(sources, "admissions")]
+    report += [n for part in adm_parts for n in part.attrs.get("notes", [])]
+    adm = pd.concat(adm_parts, ignore_index=True)
     t["admissions"] = adm
     leavers = pd.concat([skolverket.read_leavers(p, known, region) for p in _need(sources, "leavers")],
                         ignore_index=True)
@@ -164,6 +165,8 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
     manual_path = manual_dir / "school_crosswalk_manual.csv"
     cw = crosswalk.build_crosswalk(adm, unit_list, crosswalk.read_manual(manual_path), manual_path=manual_path)
     t["school_crosswalk"] = cw
+    t["admissions"], owner_notes = fill_owner_type(adm, cw, unit_owners(gy, leavers, staff))
+    report += owner_notes
     share = crosswalk.mapped_share(cw)
     for r in share.itertuples():
         report.append(f"crosswalk {r.year}: {r.share_mapped_pct:.2f}% of {int(r.admitted)} admitted students "
@@ -193,6 +196,48 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
                              "extract": "municipalities.csv" if name == "clusters.csv" else "school_crosswalk.csv"})
     src = validate(pd.DataFrame(src_rows), "sources", source="data/raw/sources.csv")
     return IngestResult(t, src.sort_values(["source_file", "extract"]).reset_index(drop=True), report)
+
+
+def unit_owners(gy: pd.DataFrame, leavers: pd.DataFrame, staff: pd.DataFrame) -> pd.Series:
+    """skolenhetskod -> owner type from the unit register: the planned-educations snapshot first,
+    then the latest leavers and staff files."""
+    parts = [gy[["skolenhetskod", "owner_type"]]]
+    for df, col in ((leavers, "school_year"), (staff, "school_year")):
+        parts.append(df.sort_values(col, ascending=False)[["skolenhetskod", "owner_type"]])
+    s = pd.concat(parts, ignore_index=True).dropna()
+    s = s[s.owner_type.astype(str) != ""]
+    return s.drop_duplicates("skolenhetskod", keep="first").set_index("skolenhetskod").owner_type
+
+
+def fill_owner_type(adm: pd.DataFrame, cw: pd.DataFrame, owners: pd.Series) -> tuple[pd.DataFrame, list[str]]:
+    """Owner type for admission rows whose file has none (2024): the owner of the units the
+    crosswalk maps the school name to (all units must agree); for a name the crosswalk cannot map,
+    the same school's owner type in earlier admission files. Column ``owner_basis`` records which."""
+    adm = adm.copy()
+    need = adm.owner_type.isna()
+    if not need.any():
+        return adm, []
+    key = ["year", "skola", "school_kommun_kod"]
+    m = cw[cw.skolenhetskod.notna() & (cw.skolenhetskod.astype(str) != "")].copy()
+    m["owner"] = m.skolenhetskod.map(owners)
+    agree = m.groupby(key).owner.agg(lambda s: s.iloc[0] if s.notna().all() and s.nunique() == 1 else None)
+    via_units = pd.Series(list(zip(adm.year, adm.skola, adm.school_kommun_kod)), index=adm.index).map(agree.to_dict())
+    own = adm[adm.owner_basis == "file"]
+    earlier = own.sort_values("year").drop_duplicates(["skola", "school_kommun_kod"], keep="last")
+    earlier = dict(zip(zip(earlier.skola, earlier.school_kommun_kod), earlier.owner_type))
+    via_name = pd.Series(list(zip(adm.skola, adm.school_kommun_kod)), index=adm.index).map(earlier)
+    a = need & via_units.notna()
+    adm.loc[a, "owner_type"], adm.loc[a, "owner_basis"] = via_units[a], "unit_register"
+    b = need & ~a & via_name.notna()
+    adm.loc[b, "owner_type"], adm.loc[b, "owner_basis"] = via_name[b], "earlier_admission_file"
+    notes = []
+    for year, g in adm[need].groupby("year"):
+        n_units, n_name = int(a[g.index].sum()), int(b[g.index].sum())
+        left = g[~(a | b)[g.index]]
+        notes.append(f"owner type {year}: {n_units} rows from the unit register through the crosswalk, "
+                     f"{n_name} from the school's earlier admission files, {len(left)} unknown"
+                     + (f" ({', '.join(sorted(set(left.skola)))[:300]})" if len(left) else ""))
+    return adm, notes
 
 
 def _unit_universe(gy: pd.DataFrame, leavers: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:

@@ -183,6 +183,10 @@ _add(Schema("admissions", (
     _count("places", nullable=True), _count("admitted", nullable=True),
     _count("reserves", nullable=True), _count("vacant", nullable=True),
     Column("in_totals", "bool"), Column("row_rule", "str"),
+    Column("owner_basis", "str", allowed=("file", "unit_register", "earlier_admission_file", ""),
+           doc="where owner_type comes from: the file's own column, the unit register through the "
+               "crosswalk (2024 has no owner column), the school's owner in an earlier admission file, "
+               "or empty when unknown"),
 ), key=("year", "row_in_file"), doc="Final admission results per school and study path."))
 
 _add(Schema("school_crosswalk", (

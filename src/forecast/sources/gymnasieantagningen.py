@@ -8,13 +8,13 @@ figures. The de-duplication rule is in :func:`mark_repeated_rows` and docs/data.
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..programmes import SPECIAL_VARIANTS, classify_codes
 from ._common import require_columns
 
 NUMERIC = {"Antagningsgrans": "cutoff", "Median": "median", "AntalPlatser": "places",
@@ -24,10 +24,6 @@ YEAR_ALIASES = ("År", "Årtal", "Ar", "Year")
 OWNER_ALIASES = ("Organistionsform", "Organisationsform")
 OWNER_CODES = {"K": "kommunal", "F": "enskild", "L": "region", "R": "region"}
 
-HF = {"EK", "ES", "HU", "NA", "SA", "TE"}
-YP = {"BA", "BF", "EE", "FS", "FT", "HA", "HT", "HV", "IN", "NB", "RL", "VF", "VO",
-      "FX", "MX", "SX", "YD"}  # FX, MX, SX, YD: nationally approved vocational variants
-GROUP = {**{p: "HF" for p in HF}, **{p: "YP" for p in YP}, "IB": "IB", "IM": "IM", "VI": "VI"}
 
 
 def year_from_name(path: Path) -> int:
@@ -65,8 +61,8 @@ def read_admissions(path: Path, region_names: dict[str, str]) -> pd.DataFrame:
                             column=ycol, examples=sorted(set(df.loc[year != file_year, ycol]))[:5])
     ocol = next((c for c in OWNER_ALIASES if c in df.columns), None)
     if ocol is None:
-        warnings.warn(f"{path.name}: optional column 'Organistionsform' (owner type) is missing; "
-                      "owner type left empty", stacklevel=2)
+        # 2024 has no owner-type column: the ingest takes it from the unit register through the
+        # crosswalk (forecast.ingest.fill_owner_type); column owner_basis says where it came from
         owner = pd.Series(pd.NA, index=df.index, dtype="string")
     else:
         o = df[ocol].str.strip().str.upper()
@@ -82,12 +78,13 @@ def read_admissions(path: Path, region_names: dict[str, str]) -> pd.DataFrame:
         raise DataError("school municipality is not in the admission region", file=path,
                         column="Kommun", examples=sorted(set(kommun[code.isna()]))[:5])
     spc = df["StudieVagKod"].str.strip()
-    prog = spc.str[:2].str.upper()
-    group = prog.map(GROUP)
-    if group.isna().any():
-        raise DataError(f"unknown programme code prefix (known: {', '.join(sorted(GROUP))})",
-                        file=path, column="StudieVagKod", examples=sorted(set(spc[group.isna()]))[:5])
+    empty = spc == ""
+    if empty.any():
+        raise DataError("empty study-path code", file=path, column="StudieVagKod",
+                        examples=df.loc[empty, ["Skola", "Studievag"]].head(5).to_dict("records"))
     text = df["Studievag"].str.strip().str.replace(r"\s+", " ", regex=True)
+    # GY11 and GY25 codes alike; an unknown prefix is classified from its name, never refused
+    prog, group, notes = classify_codes(spc, text)
     low = text.str.lower()
 
     out = pd.DataFrame({
@@ -98,7 +95,7 @@ def read_admissions(path: Path, region_names: dict[str, str]) -> pd.DataFrame:
         "programme_group": group, "is_national": group.isin(["HF", "YP"]),
         "is_apprenticeship": spc.str.contains("0L", regex=False) | low.str.contains("lärling"),
         "is_special_variant": low.str.contains("särskild variant|riksrekryter|spetsutbildning")
-        | prog.isin(["FX", "MX", "SX", "YD"]),
+        | prog.isin(sorted(SPECIAL_VARIANTS)),
     })
     reported_elsewhere = pd.Series(False, index=df.index)
     for src, dst in NUMERIC.items():
@@ -121,6 +118,11 @@ def read_admissions(path: Path, region_names: dict[str, str]) -> pd.DataFrame:
     out = mark_repeated_rows(out.reset_index(drop=True))
     fixed = out.index[np.asarray(repaired)]
     out.loc[fixed, "row_rule"] = out.loc[fixed, "row_rule"] + ";repaired_split_text"
+    out["owner_basis"] = np.where(out.owner_type.isna(), "", "file")
+    out.attrs["notes"] = [f"{path.name}: {n}" for n in notes]
+    if ocol is None:
+        out.attrs["notes"].append(f"{path.name}: no owner-type column (Organistionsform); owner type "
+                                  "taken from the unit register through the crosswalk")
     return out
 
 
