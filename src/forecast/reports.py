@@ -251,7 +251,12 @@ def validate_jobs(jobs: list[ReportJob]) -> None:
         if not j.notebook.is_file():
             raise ParameterError(f"report {j.key}: notebook {j.notebook} does not exist")
         if j.notebook not in declared_cache:
-            declared_cache[j.notebook] = pm.inspect_notebook(str(j.notebook))
+            try:
+                declared_cache[j.notebook] = pm.inspect_notebook(str(j.notebook))
+            except Exception as exc:     # not JSON, not a notebook, unreadable
+                raise ParameterError(f"report {j.key}: {j.notebook} is not a readable notebook "
+                                     f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+                                     "restore it from git") from None
         declared = declared_cache[j.notebook]
         for name, value in j.parameters.items():
             if name in ("data_dir", "scenario_data_dir"):
@@ -591,17 +596,16 @@ def _run_in(staging: Path, run_id: str, config, cfg: dict, only, jobs: list[Repo
     return result
 
 
-# Space a run needs when no earlier run shows it: the data (about 25 MB) and each report's
-# HTML and executed notebook with embedded figures (about 3 MB); measured on the 2026 run.
-RUN_BASE_BYTES = 25e6
-REPORT_BYTES = 3e6
+# Space a run needs when no earlier run shows it: the run data (1.5 MB measured) and each report's
+# HTML and executed notebook with embedded figures (about 0.5 MB measured), with a margin.
+RUN_BASE_BYTES = 5e6
+REPORT_BYTES = 1e6
 
 
 def _space_needed(reports_dir: Path, n_reports: int) -> float:
     latest = reports_dir / "latest"
-    if latest.is_symlink() and latest.is_dir():
-        return folder_size(latest.resolve()) * 1.1
-    return RUN_BASE_BYTES + REPORT_BYTES * n_reports
+    last = folder_size(latest.resolve()) * 1.1 if latest.is_symlink() and latest.is_dir() else 0
+    return max(last, RUN_BASE_BYTES + REPORT_BYTES * n_reports)
 
 
 def _disk_full(reports_dir: Path, n_reports: int, exc: OSError) -> DiskFullError:
