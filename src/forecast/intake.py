@@ -1,0 +1,566 @@
+"""Intake per unit × programme group, anchored on each unit's latest observed intake, and its
+real-time backtest against the forecasts a planner would otherwise use.
+
+The forecast for admission year Y = T + h made at origin T (the latest admission year) uses only
+what was published by then: admissions up to T, grade counts up to autumn T, population up to
+31 Dec T (never the realised cohort, intake or places of Y, except in the variant "places
+announced", where the places of Y are known as they are at the spring dialogue, and the
+yardstick "persistence capped at the announced places" gets them too).
+
+For each unit-group j with admitted A_T, places P_T, reserves R_T and a cut-off score at T:
+
+    demand   D_j = A_T · g + α · min(R_T, A_T) · [full at T]         (g: entrant growth T → Y)
+    placed   a_j = min(D_j, P_Y)            P_Y: announced places, or P_T carried forward
+    excess   X = Σ_j max(D_j − P_Y, 0);  a share s of X spills to units with room (in proportion
+             to their room), the rest is not placed in any region unit:
+             entrants = Σ placed + not placed, exactly.
+
+Units new in Y (places announced only) get P_Y × the median first-year fill of earlier new units.
+g, α and s are chosen at each origin from the origins before it (nested; :func:`select_params`),
+so no scored forecast has seen its own outcome. With g = 1, α = 0, s = 0 the model is persistence
+capped at the places: every yardstick is a special case, and the backtest decides.
+
+Units that are in the admission files but not in the coordinate list keep their intake (they
+never drop out); admission names the crosswalk cannot map are kept as pseudo-units
+``namn:<skola>`` so no student is lost from municipality and region totals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from itertools import product
+
+import numpy as np
+import pandas as pd
+
+from . import scores
+from .errors import ParameterError
+from .flows import GROUPS
+from .regions import ADMISSION_REGION
+
+FULL_VACANT_SHARE = 0.02       # a unit-group with at most 2% of its places vacant counts as full
+GROWTH_RULES = ("none", "region", "municipality")
+ALPHAS = (0.0, 0.25, 0.5)
+SPILLS = (0.0, 0.5, 1.0)
+SLACKS = (1.0, float("inf"))         # places unknown: the carried-forward places cap demand × slack
+PHIS = (-0.5, -0.25, 0.0, 0.25)      # last year's change carried on (> 0) or reverted (< 0)
+GRID = {"growth": GROWTH_RULES, "alpha": ALPHAS, "spill": SPILLS, "slack": SLACKS, "phi": PHIS}
+MIN_STRATUM = 30                     # residuals per stratum below this: use the pooled residuals
+LEVELS = ("unit_group", "unit", "municipality", "cluster", "region")
+VARIANTS = ("places_unknown", "places_announced")
+THETA = 0.90
+
+
+@dataclass(frozen=True)
+class IntakeParams:
+    growth: str = "region"
+    alpha: float = 0.0
+    spill: float = 0.0
+    slack: float = 1.0
+    phi: float = 0.0
+
+    def label(self) -> str:
+        return (f"growth={self.growth}, alpha={self.alpha}, spill={self.spill}, slack={self.slack}, "
+                f"phi={self.phi}")
+
+
+DEFAULT = IntakeParams()
+
+
+def candidates() -> list[IntakeParams]:
+    return [IntakeParams(*v) for v in product(*GRID.values())]
+
+
+# ----------------------------------------------------------------------------------------------
+# Observed panel
+# ----------------------------------------------------------------------------------------------
+
+def build_panel(admissions: pd.DataFrame, crosswalk: pd.DataFrame, units: pd.DataFrame | None = None,
+                clusters: dict | None = None) -> pd.DataFrame:
+    """year × unit × group (HF, YP): places, admitted, vacant, reserves, competitive (a cut-off
+    above zero on a counted row), with the unit's name, school municipality, owner and cluster.
+
+    Names mapped to several units split by the crosswalk weights; names the crosswalk cannot map
+    become pseudo-units ``namn:<skola>`` in their school municipality."""
+    a = admissions[admissions.in_totals & admissions.programme_group.isin(GROUPS)].copy()
+    cw = crosswalk[crosswalk.skolenhetskod.notna() & (crosswalk.rule != "unmatched")]
+    m = a.merge(cw[["year", "skola", "school_kommun_kod", "skolenhetskod", "weight"]],
+                on=["year", "skola", "school_kommun_kod"], how="left")
+    lost = m.skolenhetskod.isna()
+    m.loc[lost, "skolenhetskod"] = "namn:" + m.loc[lost, "skola"]
+    m["weight"] = m.weight.fillna(1.0).astype(float)
+    for c in ("places", "admitted", "vacant", "reserves"):
+        m[c] = m[c].astype(float).fillna(0.0) * m.weight
+    m["competitive"] = (m.cutoff.astype(float).fillna(0) > 0) & (m.admitted > 0)
+    g = m.groupby(["year", "skolenhetskod", "programme_group"]).agg(
+        places=("places", "sum"), admitted=("admitted", "sum"), vacant=("vacant", "sum"),
+        reserves=("reserves", "sum"), competitive=("competitive", "any"),
+        skola_adm=("skola", "first"), kommun_kod=("school_kommun_kod", "first"),
+        owner_type=("owner_type", "first")).reset_index().rename(columns={"programme_group": "group"})
+    if units is not None and len(units):
+        u = units.drop_duplicates("skolenhetskod").set_index("skolenhetskod")
+        g["skola"] = g.skolenhetskod.map(u.skola).fillna(g.skola_adm)
+        g["kommun_kod"] = g.skolenhetskod.map(u.kommun_kod).fillna(g.kommun_kod)
+        if "owner_type" in u:
+            g["owner_type"] = g.skolenhetskod.map(u.owner_type).fillna(g.owner_type)
+    else:
+        g["skola"] = g.skola_adm
+    g = g.drop(columns="skola_adm")
+    g["cluster"] = g.kommun_kod.map(clusters or {}).fillna("övrigt")
+    g["full"] = (g.places > 0) & (g.vacant <= FULL_VACANT_SHARE * g.places)
+    return g.sort_values(["year", "skolenhetskod", "group"]).reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Entrant growth from the newest grade counts (real time)
+# ----------------------------------------------------------------------------------------------
+
+def grade_counts(pupils_kommun: pd.DataFrame, pupils_units: pd.DataFrame, codes=ADMISSION_REGION) -> pd.DataFrame:
+    """school_year × kommun_kod × grade pupils of the region's municipalities (where the school is):
+    the municipal files (all owners) where they exist, the sum of the unit files before."""
+    codes = list(codes)
+    k = pupils_kommun[(pupils_kommun.owner_type == "samtliga") & pupils_kommun.kommun_kod.isin(codes)]
+    k = k.groupby(["school_year", "kommun_kod", "grade"]).pupils.sum().reset_index()
+    u = pupils_units[pupils_units.kommun_kod.isin(codes)]
+    u = u.groupby(["school_year", "kommun_kod", "grade"]).pupils.sum().reset_index()
+    u = u[~u.school_year.isin(set(k.school_year))]
+    out = pd.concat([u, k], ignore_index=True)
+    out["pupils"] = out.pupils.astype(float)
+    return out.sort_values(["school_year", "kommun_kod", "grade"]).reset_index(drop=True)
+
+
+def entrant_growth(grades: pd.DataFrame, origin: int, horizon: int, window: int = 3) -> pd.DataFrame:
+    """Growth factor of entrants T → T + h (h = 1 … horizon) per school municipality and for the
+    region ('region'), from grade counts up to autumn T only.
+
+    Entrants of year Y are the grade-9 pupils of autumn Y − 1 (domain.md §4). Grade 9 of autumn
+    T + h − 1 is projected from grade 10 − h of autumn T with the mean progression ratios of the
+    last ``window`` years (grade k → k + 1 a year later), so h = 1 uses grade 9 itself. Beyond
+    grade 1 (h > 9) the factor of h = 9 is held."""
+    g = grades[grades.school_year <= origin]
+    wide = g.pivot_table(index=["kommun_kod", "grade"], columns="school_year", values="pupils", aggfunc="sum")
+    reg = g.groupby(["grade", "school_year"]).pupils.sum().unstack()
+    if origin not in wide.columns or origin - 1 not in wide.columns:
+        raise ParameterError(f"grade counts for autumn {origin - 1} and {origin} are needed to forecast "
+                             f"from origin {origin}; available: {sorted(g.school_year.unique())}")
+    rows = []
+
+    def ratios(tab: pd.DataFrame) -> dict:
+        out = {}
+        years = [y for y in tab.columns if y - 1 in tab.columns and y > origin - window]
+        for k in range(1, 9):
+            num = sum(tab.loc[k + 1, y] for y in years if (k + 1) in tab.index)
+            den = sum(tab.loc[k, y - 1] for y in years if k in tab.index)
+            out[k] = float(num / den) if den and num == num and den == den else 1.0
+        return out
+
+    def factors(tab: pd.DataFrame, key: str):
+        if 9 not in tab.index:
+            return
+        pr = ratios(tab)
+        base = float(tab.loc[9, origin - 1])     # the entrants of T
+        for h in range(1, horizon + 1):
+            hh = min(h, 9)
+            grade = 10 - hh
+            v = float(tab.loc[grade, origin]) if grade in tab.index else np.nan
+            for k in range(grade, 9):
+                v *= pr[k]
+            rows.append((key, origin + h, h, v / base if base > 0 else 1.0))
+
+    factors(reg, "region")
+    for code in sorted(set(g.kommun_kod)):
+        tab = wide.loc[code]
+        if origin in tab.columns and origin - 1 in tab.columns:
+            factors(tab, code)
+    return pd.DataFrame(rows, columns=["area", "year", "h", "growth"])
+
+
+# ----------------------------------------------------------------------------------------------
+# The forecast
+# ----------------------------------------------------------------------------------------------
+
+def forecast_year(panel: pd.DataFrame, origin: int, year: int, growth: pd.DataFrame, params: IntakeParams,
+                  places: pd.DataFrame | None = None, new_fill: float | None = None) -> pd.DataFrame:
+    """Unit-group forecast for admission ``year`` made at ``origin`` (panel rows up to origin only).
+
+    ``places``: skolenhetskod, group, places of ``year`` (announced), or None (carried forward).
+    Returns one row per unit-group with demand, predicted (placed), places_used, the yardsticks'
+    inputs (admitted_origin, places_origin) and the region's not-placed students in attrs."""
+    last = panel[panel.year == origin].set_index(["skolenhetskod", "group"])
+    if last.empty:
+        raise ParameterError(f"no admissions for origin {origin}")
+    h = year - origin
+    gr = growth[growth.h == h].set_index("area").growth
+    g_region = float(gr.get("region", 1.0))
+    if params.growth == "none":
+        g = pd.Series(1.0, index=last.index)
+    elif params.growth == "region":
+        g = pd.Series(g_region, index=last.index)
+    else:
+        g = pd.Series(last.kommun_kod.map(gr).fillna(g_region).to_numpy(), index=last.index)
+    A, P0, R = last.admitted, last.places, last.reserves
+    pull = params.alpha * np.minimum(R, A) * last.full.astype(float)
+    change = pd.Series(1.0, index=last.index)
+    if params.phi:
+        before = panel[panel.year == origin - 1].set_index(["skolenhetskod", "group"]).admitted
+        prev = before.reindex(last.index)
+        ok = (prev > 0) & (A > 0)
+        change[ok] = np.clip(A[ok] / prev[ok], 0.5, 2.0) ** params.phi
+    D = A * g * change + pull
+    out = pd.DataFrame({"skolenhetskod": last.index.get_level_values(0), "group": last.index.get_level_values(1),
+                        "skola": last.skola.to_numpy(), "kommun_kod": last.kommun_kod.to_numpy(),
+                        "cluster": last.cluster.to_numpy(), "owner_type": last.owner_type.to_numpy(),
+                        "admitted_origin": A.to_numpy(), "places_origin": P0.to_numpy(),
+                        "full_origin": last.full.to_numpy(), "growth": g.to_numpy(), "demand": D.to_numpy()})
+    if places is None:
+        out["places_used"] = out.places_origin
+        out["cap"] = out.places_origin * params.slack if params.slack != float("inf") else np.inf
+        out["new_unit"] = False
+    else:
+        pl = places.set_index(["skolenhetskod", "group"]).places
+        out["places_used"] = [float(pl.get(k, 0.0)) for k in zip(out.skolenhetskod, out.group)]
+        known = set(zip(out.skolenhetskod, out.group))
+        new = places[np.array([k not in known for k in zip(places.skolenhetskod, places.group)]) & (places.places > 0).to_numpy()]
+        out["new_unit"] = False
+        if len(new):
+            fill = 0.8 if new_fill is None or new_fill != new_fill else new_fill
+            add = pd.DataFrame({"skolenhetskod": new.skolenhetskod.to_numpy(), "group": new.group.to_numpy(),
+                                "skola": new.get("skola", new.skolenhetskod).to_numpy(),
+                                "kommun_kod": new.kommun_kod.to_numpy(), "cluster": new.cluster.to_numpy(),
+                                "owner_type": new.owner_type.to_numpy(),
+                                "admitted_origin": 0.0, "places_origin": 0.0, "full_origin": False,
+                                "growth": 1.0, "demand": new.places.to_numpy(float) * fill,
+                                "places_used": new.places.to_numpy(float), "new_unit": True})
+            out = pd.concat([out, add], ignore_index=True)
+    return place_with_spill(out, params.spill)
+
+
+def place_with_spill(fc: pd.DataFrame, spill: float) -> pd.DataFrame:
+    """predicted = min(demand, places); a share ``spill`` of the excess goes to units of the same
+    programme group with room, in proportion to their room; the rest is not placed in a region
+    unit. attrs['not_placed'][group] and attrs['entrants'][group] satisfy
+    entrants = Σ predicted + not_placed exactly."""
+    fc = fc.copy()
+    cap = (fc["cap"] if "cap" in fc else fc.places_used).to_numpy(float)
+    dem = fc.demand.to_numpy(float)
+    placed = np.minimum(dem, cap)
+    not_placed, entrants = {}, {}
+    for grp in GROUPS:
+        j = (fc.group == grp).to_numpy()
+        excess = float((dem[j] - placed[j]).sum())
+        room = np.clip(cap[j] - placed[j], 0, None)
+        moved = min(spill * excess, float(room.sum()))
+        if moved > 0:
+            placed[j] = placed[j] + moved * room / room.sum()
+        not_placed[grp] = excess - moved
+        entrants[grp] = float(dem[j].sum())
+    fc["predicted"] = placed
+    fc.attrs["not_placed"], fc.attrs["entrants"] = not_placed, entrants
+    return fc
+
+
+def new_unit_fill(panel: pd.DataFrame, origin: int) -> float:
+    """Median admitted ÷ places of unit-groups in their first admission year, years ≤ origin
+    (the first panel year cannot tell new from old and is skipped)."""
+    years = sorted(panel.year.unique())
+    vals = []
+    for y in years[1:]:
+        if y > origin:
+            break
+        before = set(zip(*[panel[panel.year < y][c] for c in ("skolenhetskod", "group")]))
+        cur = panel[(panel.year == y) & (panel.places > 0)]
+        new = cur[[k not in before for k in zip(cur.skolenhetskod, cur.group)]]
+        vals += list(new.admitted / new.places)
+    return _weighted_median(np.array(vals), 1 / np.maximum(np.array(vals), 1e-3)) if vals else float("nan")
+
+
+def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    """The value minimising Σ w·|x − v|: with w = 1/x, the first-year fill that minimises the
+    mean absolute percentage error over earlier new units (their fill is very dispersed, and a
+    new unit's percentage errors dominate a MAPE)."""
+    o = np.argsort(x)
+    c = np.cumsum(w[o])
+    return float(x[o][np.searchsorted(c, c[-1] / 2)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Real-time backtest
+# ----------------------------------------------------------------------------------------------
+
+def _items(panel: pd.DataFrame, fc: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The scored items: every unit-group with admissions or places at the origin or in ``year``;
+    forecasts absent for an item are 0 (a unit the forecast does not know)."""
+    act = panel[panel.year == year][["skolenhetskod", "group", "admitted", "places", "skola", "kommun_kod",
+                                     "cluster", "owner_type"]].rename(columns={"admitted": "actual",
+                                                                               "places": "places_actual"})
+    keep = ["skolenhetskod", "group", "predicted", "demand", "places_used", "admitted_origin", "places_origin",
+            "full_origin", "growth", "new_unit"]
+    m = fc[keep + ["skola", "kommun_kod", "cluster", "owner_type"]].merge(
+        act, on=["skolenhetskod", "group"], how="outer", suffixes=("", "_y"))
+    for c in ("skola", "kommun_kod", "cluster", "owner_type"):
+        m[c] = m[c].fillna(m.pop(c + "_y"))
+    for c in ("predicted", "demand", "places_used", "admitted_origin", "places_origin", "actual", "places_actual"):
+        m[c] = m[c].astype(float).fillna(0.0)
+    m["full_origin"] = m.full_origin.fillna(False).astype(bool)
+    m["new_unit"] = m.new_unit.fillna(False).astype(bool)
+    return m
+
+
+def _residual_pool(rows: pd.DataFrame) -> np.ndarray:
+    """log((actual + 1) / (predicted + 1)) of earlier scored unit-groups that had a forecast."""
+    r = rows[(rows.predicted > 0) | (rows.actual > 0)]
+    r = r[(r.admitted_origin > 0) | r.new_unit]
+    return np.log((r.actual.to_numpy() + 1) / (r.predicted.to_numpy() + 1))
+
+
+def add_uncertainty(cur: pd.DataFrame, earlier: pd.DataFrame, theta: float = THETA) -> pd.DataFrame:
+    """P(overcapacity), P(shortage) and 80%/95% intervals for each item from the residuals of the
+    earlier forecasts (``earlier``: scored items whose outcome was known at the origin), by
+    stratum: units full at their origin, units with room, units new in the target year; a
+    stratum with fewer than MIN_STRATUM residuals uses all of them."""
+    cur = cur.copy()
+    allpool = _residual_pool(earlier)
+    for c in ("p_overcapacity", "p_shortage", "lo80", "hi80", "lo95", "hi95"):
+        cur[c] = np.nan
+    cur["pool_n"] = 0
+    strata = {"full": cur.full_origin & ~cur.new_unit, "room": ~cur.full_origin & ~cur.new_unit, "new": cur.new_unit}
+    e_strata = {"full": earlier.full_origin & ~earlier.new_unit, "room": ~earlier.full_origin & ~earlier.new_unit,
+                "new": earlier.new_unit} if len(earlier) else {}
+    for k, mask in strata.items():
+        if not mask.any():
+            continue
+        pool = _residual_pool(earlier[e_strata[k]]) if len(earlier) else allpool
+        if len(pool) < MIN_STRATUM:
+            pool = allpool
+        pred, cap = cur.loc[mask, "predicted"].to_numpy(float), cur.loc[mask, "places_used"].to_numpy(float)
+        po, ps = probabilities(pred, cap, pool, theta)
+        cur.loc[mask, "p_overcapacity"], cur.loc[mask, "p_shortage"] = po, ps
+        for lvl, name in ((0.8, "80"), (0.95, "95")):
+            lo, hi = interval(pred, pool, lvl)
+            cur.loc[mask, f"lo{name}"], cur.loc[mask, f"hi{name}"] = lo, hi
+        cur.loc[mask, "pool_n"] = len(pool)
+    return cur
+
+
+def probabilities(pred: np.ndarray, places: np.ndarray, pool: np.ndarray, theta: float = THETA) -> tuple:
+    """(P(utilisation < θ), P(demand > places)) per item from the empirical residual pool:
+    outcome = min(pred · e^ε, places)."""
+    if len(pool) == 0:
+        return np.full(len(pred), np.nan), np.full(len(pred), np.nan)
+    draws = pred[:, None] * np.exp(pool[None, :])
+    cap = np.maximum(places, 1e-9)[:, None]
+    util = np.minimum(draws, cap) / cap
+    return (util < theta).mean(axis=1), (draws > cap).mean(axis=1)
+
+
+def interval(pred: np.ndarray, pool: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    if len(pool) == 0:
+        return np.full(len(pred), np.nan), np.full(len(pred), np.nan)
+    lo, hi = np.quantile(pool, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return np.maximum((pred + 1) * np.exp(lo) - 1, 0), (pred + 1) * np.exp(hi) - 1
+
+
+@dataclass
+class IntakeBacktest:
+    items: pd.DataFrame          # origin, year, h, variant, unit-group rows with every forecaster
+    chosen: pd.DataFrame         # origin, variant, params chosen (nested)
+    origins: list
+
+
+def _growth_cache(grades: pd.DataFrame, origins, horizon: int) -> dict:
+    return {o: entrant_growth(grades, o, horizon) for o in origins}
+
+
+def run_for(panel, grades_growth, origin, year, variant, params, new_fill) -> pd.DataFrame:
+    places = None
+    if variant == "places_announced":
+        places = panel[(panel.year == year) & (panel.places > 0)]
+    fc = forecast_year(panel[panel.year <= origin], origin, year, grades_growth[origin], params, places, new_fill)
+    m = _items(panel, fc, year)
+    m["not_placed_region"] = sum(fc.attrs["not_placed"].values())
+    return m
+
+
+def select_params(panel: pd.DataFrame, growth: dict, origin: int, variant: str, cache: dict,
+                  new_fill: dict) -> tuple[IntakeParams, list[int]]:
+    """Nested choice: the parameters with the lowest pooled unit-group WAPE over the one-year
+    forecasts whose target year is ≤ ``origin`` (their outcomes were known then), by coordinate
+    descent over :data:`GRID` from :data:`DEFAULT` (two sweeps). None known: DEFAULT."""
+    earlier = [o for o in growth if o + 1 <= origin]
+    if not earlier:
+        return DEFAULT, []
+
+    def loss(p: IntakeParams) -> float:
+        err = tot = 0.0
+        for o in earlier:
+            key = (o, o + 1, variant, p)
+            if key not in cache:
+                cache[key] = run_for(panel, growth, o, o + 1, variant, p, new_fill[o])
+            m = cache[key]
+            err += float((m.predicted - m.actual).abs().sum())
+            tot += float(m.actual.sum())
+        return err / max(tot, 1e-9)
+
+    best, best_loss = DEFAULT, loss(DEFAULT)
+    for _ in range(2):
+        for name, values in GRID.items():
+            for v in values:
+                p = replace(best, **{name: v})
+                lo = loss(p)
+                if lo < best_loss - 1e-12:
+                    best, best_loss = p, lo
+    return best, [o + 1 for o in earlier]
+
+
+def backtest(panel: pd.DataFrame, grades: pd.DataFrame, origins=None, horizons=(1, 2, 3),
+             theta: float = THETA) -> IntakeBacktest:
+    """Rolling-origin, real-time backtest of the intake model and its yardsticks.
+
+    For every origin T and horizon h with T + h observed, in both variants: the parameters are
+    chosen by :func:`select_params` on outcomes known at T only; probabilities and intervals use
+    the residuals of the earlier forecasts (same variant and horizon, each made with the
+    parameters chosen at its own origin) whose outcomes were known at T."""
+    years = sorted(int(y) for y in panel.year.unique())
+    origins = [o for o in (origins or years[:-1]) if o + 1 <= years[-1]]
+    growth = {o: entrant_growth(grades, o, max(horizons)) for o in origins}
+    new_fill = {o: new_unit_fill(panel, o) for o in origins}
+    cache: dict = {}
+    out, chosen, made = [], [], []
+    for o in origins:
+        for v in VARIANTS:
+            best, seen = select_params(panel, growth, o, v, cache, new_fill)
+            chosen.append({"origin": o, "variant": v, "params": best.label(), "selected_on_years": seen,
+                           **{k: getattr(best, k) for k in GRID}})
+            for h in horizons:
+                y = o + h
+                if y > years[-1]:
+                    continue
+                key = (o, y, v, best)
+                cur = cache.get(key)
+                if cur is None:
+                    cur = cache[key] = run_for(panel, growth, o, y, v, best, new_fill[o])
+                cur = cur.copy()
+                cur[["origin", "year", "h", "variant", "params"]] = o, y, h, v, best.label()
+                made.append(cur)
+    made_all = pd.concat(made, ignore_index=True)
+    for o in origins:
+        for v in VARIANTS:
+            for h in horizons:
+                cur = made_all[(made_all.origin == o) & (made_all.variant == v) & (made_all.h == h)]
+                if cur.empty:
+                    continue
+                prev = made_all[(made_all.year <= o) & (made_all.variant == v) & (made_all.h == h)]
+                cur = _add_yardsticks(cur.copy(), panel, growth[o], o, v, theta)
+                out.append(add_uncertainty(cur, prev, theta))
+    return IntakeBacktest(pd.concat(out, ignore_index=True), pd.DataFrame(chosen), origins)
+
+
+def _add_yardsticks(cur: pd.DataFrame, panel: pd.DataFrame, growth: pd.DataFrame, origin: int, variant: str,
+                    theta: float) -> pd.DataFrame:
+    """The planner's forecasts on the same items with the same information."""
+    h = int(cur.h.iloc[0])
+    g = float(growth[(growth.h == h) & (growth.area == "region")].growth.iloc[0])
+    cur["persistence"] = scores.persistence(cur.admitted_origin.to_numpy())
+    cur["persistence_growth"] = scores.persistence_growth(cur.admitted_origin.to_numpy(), g)
+    if variant == "places_announced":
+        cur["persistence_capped"] = scores.persistence_capped(cur.admitted_origin.to_numpy(),
+                                                              cur.places_actual.to_numpy())
+    # flags: outcome below θ in the target year; persistence states from the origin year
+    past = panel[panel.year <= origin]
+    pairs = _state_pairs(past, theta)
+    prev_state = np.where(cur.places_origin > 0, (cur.admitted_origin / np.maximum(cur.places_origin, 1e-9)) < theta,
+                          np.nan)
+    cur["outcome_overcapacity"] = np.where(cur.places_actual > 0,
+                                           cur.actual / np.maximum(cur.places_actual, 1e-9) < theta, np.nan)
+    cur["prev_overcapacity"] = prev_state
+    if len(pairs):
+        cur["p_base_rate"] = scores.base_rate(pairs.outcome.to_numpy())
+        cur["p_persistence_calibrated"] = scores.calibrated_persistence(prev_state, pairs.prev.to_numpy(),
+                                                                        pairs.outcome.to_numpy())
+    else:
+        cur["p_base_rate"] = np.nan
+        cur["p_persistence_calibrated"] = np.nan
+    st = past[(past.year == origin) & (past.places > 0)]
+    rate = float(((st.admitted / st.places) < theta).mean()) if len(st) else 0.5
+    cur["p_persistence_01"] = scores.persistence_01(prev_state, rate)
+    return cur
+
+
+def _state_pairs(past: pd.DataFrame, theta: float) -> pd.DataFrame:
+    """(below θ in year t − 1, below θ in year t) for unit-groups with places in both, t ≤ origin."""
+    p = past[past.places > 0].copy()
+    p["below"] = (p.admitted / p.places) < theta
+    a = p[["year", "skolenhetskod", "group", "below"]]
+    b = a.assign(year=a.year + 1)
+    m = a.merge(b, on=["year", "skolenhetskod", "group"], suffixes=("", "_prev"))
+    return pd.DataFrame({"prev": m.below_prev.astype(float), "outcome": m.below.astype(float)})
+
+
+# ----------------------------------------------------------------------------------------------
+# Scores
+# ----------------------------------------------------------------------------------------------
+
+FORECASTERS = ("model", "persistence", "persistence_growth", "persistence_capped")
+LEVEL_KEYS = {"unit_group": ["skolenhetskod", "group"], "unit": ["skolenhetskod"], "municipality": ["kommun_kod"],
+              "cluster": ["cluster"], "region": []}
+
+
+def aggregate(items: pd.DataFrame, level: str) -> pd.DataFrame:
+    cols = ["actual"] + [c for c in ("predicted", "persistence", "persistence_growth", "persistence_capped")
+                         if c in items and items[c].notna().all()]
+    keys = ["origin", "year", "h", "variant"] + LEVEL_KEYS[level]
+    return items.groupby(keys, dropna=False)[cols].sum().reset_index()
+
+
+def score_table(items: pd.DataFrame) -> pd.DataFrame:
+    """variant × horizon × level × forecaster: mape, medape, wape, bias, n, skill_wape (against
+    the better yardstick of the variant), pooled over origins; plus per-origin rows (origin set)."""
+    rows = []
+    for (v, h), d in items.groupby(["variant", "h"]):
+        for level in LEVELS:
+            agg = aggregate(d, level)
+            for origin in [None] + sorted(agg.origin.unique()):
+                a = agg if origin is None else agg[agg.origin == origin]
+                res = {}
+                for f in FORECASTERS:
+                    col = "predicted" if f == "model" else f
+                    if col not in a:
+                        continue
+                    res[f] = scores.error_summary(a[col].to_numpy(float), a.actual.to_numpy(float))
+                yard = [k for k in res if k != "model"]
+                best = min(yard, key=lambda k: res[k]["wape"])
+                for f, r in res.items():
+                    rows.append({"variant": v, "horizon": int(h), "level": level, "forecaster": f,
+                                 "origin": "pooled" if origin is None else int(origin), **r,
+                                 "skill_wape": scores.skill(res["model"]["wape"], res[best]["wape"]) if f == "model"
+                                 else np.nan, "best_yardstick": best if f == "model" else ""})
+    return pd.DataFrame(rows)
+
+
+def flag_table(items: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    fcs = {"model": "p_overcapacity", "base_rate": "p_base_rate", "persistence_calibrated": "p_persistence_calibrated",
+           "persistence_01": "p_persistence_01"}
+    for (v, h), d in items.groupby(["variant", "h"]):
+        d = d[d.outcome_overcapacity.notna() & d.p_overcapacity.notna()]
+        for origin in [None] + sorted(d.origin.unique()):
+            e = d if origin is None else d[d.origin == origin]
+            y = e.outcome_overcapacity.to_numpy(float)
+            for f, col in fcs.items():
+                p = e[col].to_numpy(float)
+                ok = ~np.isnan(p)
+                rel = scores.reliability_table(p[ok], y[ok])
+                rows.append({"variant": v, "horizon": int(h), "forecaster": f,
+                             "origin": "pooled" if origin is None else int(origin),
+                             "brier": scores.brier(p[ok], y[ok]), "n": int(ok.sum()),
+                             "worst_gap": scores.worst_reliability_gap(rel)})
+    return pd.DataFrame(rows)
+
+
+def coverage_table(items: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (v, h), d in items.groupby(["variant", "h"]):
+        d = d[d.lo80.notna() & (d.admitted_origin > 0)]
+        for lvl in ("80", "95"):
+            rows.append({"variant": v, "horizon": int(h), "level": int(lvl), "n": len(d),
+                         "coverage": scores.coverage(d[f"lo{lvl}"], d[f"hi{lvl}"], d.actual)})
+    return pd.DataFrame(rows)
