@@ -564,3 +564,83 @@ def coverage_table(items: pd.DataFrame) -> pd.DataFrame:
             rows.append({"variant": v, "horizon": int(h), "level": int(lvl), "n": len(d),
                          "coverage": scores.coverage(d[f"lo{lvl}"], d[f"hi{lvl}"], d.actual)})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# From the processed tables
+# ----------------------------------------------------------------------------------------------
+
+INPUT_TABLES = ("admissions", "school_crosswalk", "gymnasium_units", "municipalities", "pupils_kommun",
+                "pupils_grundskola")
+
+
+def inputs_from_tables(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(panel, grade counts) from the processed tables."""
+    clusters = tables["municipalities"].set_index("kommun_kod").cluster.dropna().to_dict()
+    panel = build_panel(tables["admissions"], tables["school_crosswalk"], tables["gymnasium_units"], clusters)
+    grades = grade_counts(tables["pupils_kommun"], tables["pupils_grundskola"])
+    return panel, grades
+
+
+def cut_tables(tables: dict, origin: int) -> dict:
+    """Every input as it was published by origin T: admissions and crosswalk up to T, grade
+    counts up to autumn T, population up to 31 Dec T (the truncation test uses this)."""
+    out = dict(tables)
+    for name, col in (("admissions", "year"), ("school_crosswalk", "year"), ("pupils_kommun", "school_year"),
+                      ("pupils_grundskola", "school_year"), ("cohort_history", "year")):
+        if name in out:
+            out[name] = out[name][out[name][col] <= origin]
+    return out
+
+
+def track_record(tables: dict, horizons=(1, 2, 3), theta: float = THETA) -> dict:
+    """The real-time intake backtest on the processed tables and its score tables:
+    {'backtest', 'scores', 'flags', 'coverage', 'chosen'}."""
+    panel, grades = inputs_from_tables(tables)
+    bt = backtest(panel, grades, horizons=horizons, theta=theta)
+    return {"backtest": bt, "scores": score_table(bt.items), "flags": flag_table(bt.items),
+            "coverage": coverage_table(bt.items), "chosen": bt.chosen}
+
+
+def forecast(panel: pd.DataFrame, grades: pd.DataFrame, origin: int, horizons, variant: str = "places_unknown",
+             places: pd.DataFrame | None = None, theta: float = THETA) -> pd.DataFrame:
+    """The intake forecast from ``origin`` for ``origin + h`` (h in ``horizons``), made as the
+    backtest makes it: settings chosen on outcomes known at the origin, probabilities and
+    intervals from the residuals of the earlier forecasts of the same horizon. Nothing after the
+    origin is read (the panel and grade counts are cut at the origin first), except ``places``
+    (announced places for later years: skolenhetskod, group, year, places). attrs['params'] holds
+    the chosen settings."""
+    panel = panel[panel.year <= origin]
+    grades = grades[grades.school_year <= origin]
+    years = sorted(int(y) for y in panel.year.unique())
+    if origin not in years:
+        raise ParameterError(f"origin {origin}: no admissions that year; admission years {years}")
+    H = max(horizons)
+    past = [o for o in years if o < origin and o + 1 <= origin]
+    growth = {o: entrant_growth(grades, o, H) for o in past + [origin]}
+    new_fill = {o: new_unit_fill(panel, o) for o in past + [origin]}
+    cache: dict = {}
+    best, _ = select_params(panel, {o: growth[o] for o in past}, origin, variant, cache, new_fill)
+    frames = []
+    for h in horizons:
+        earlier = []
+        for o in past:
+            if o + h > origin:
+                continue
+            p_o, _ = select_params(panel, {k: growth[k] for k in past if k < o}, o, variant, cache, new_fill)
+            key = (o, o + h, variant, p_o)
+            if key not in cache:
+                cache[key] = run_for(panel, growth, o, o + h, variant, p_o, new_fill[o])
+            earlier.append(cache[key])
+        earlier = pd.concat(earlier, ignore_index=True) if earlier else pd.DataFrame(
+            columns=["predicted", "actual", "admitted_origin", "new_unit", "full_origin"])
+        pl = None
+        if places is not None:
+            pl = places[places.year == origin + h]
+        fc = forecast_year(panel, origin, origin + h, growth[origin], best, pl, new_fill[origin])
+        fc["year"], fc["h"] = origin + h, h
+        fc["not_placed_region"] = sum(fc.attrs["not_placed"].values())
+        frames.append(add_uncertainty(fc, earlier, theta))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["params"] = best
+    return out

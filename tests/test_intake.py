@@ -1,0 +1,144 @@
+"""Intake forecast and its real-time backtest: hand-computed cases, conservation, yardsticks on a
+tiny table, and the truncation test (inputs cut after the origin give the same forecast)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import intake
+from forecast.intake import IntakeParams
+
+
+def panel_rows(rows):
+    cols = ["year", "skolenhetskod", "group", "places", "admitted", "vacant", "reserves", "competitive",
+            "kommun_kod", "owner_type", "skola", "cluster"]
+    p = pd.DataFrame(rows, columns=cols)
+    p["full"] = (p.places > 0) & (p.vacant <= intake.FULL_VACANT_SHARE * p.places)
+    return p
+
+
+PANEL = panel_rows([
+    (2021, "11111111", "HF", 100, 100, 0, 30, True, "0180", "kommunal", "Alfa", "centrala"),
+    (2021, "22222222", "HF", 80, 50, 30, 0, False, "0180", "enskild", "Beta", "centrala"),
+    (2020, "11111111", "HF", 100, 80, 20, 0, False, "0180", "kommunal", "Alfa", "centrala"),
+    (2020, "22222222", "HF", 80, 50, 30, 0, False, "0180", "enskild", "Beta", "centrala"),
+])
+GROWTH = pd.DataFrame({"area": ["region", "0180"], "year": [2022, 2022], "h": [1, 1], "growth": [1.1, 1.2]})
+
+
+def test_place_with_spill_by_hand_and_students_conserved():
+    fc = pd.DataFrame({"group": ["HF", "HF", "YP"], "demand": [100.0, 50.0, 10.0], "places_used": [80.0, 70.0, 5.0]})
+    out = intake.place_with_spill(fc, spill=0.5)
+    # HF: excess 20, half of it (10) spills to the only unit with room (20 free); YP: excess 5, no room
+    assert out.predicted.tolist() == [80.0, 60.0, 5.0]
+    assert out.attrs["not_placed"] == {"HF": 10.0, "YP": 5.0}
+    for g in ("HF", "YP"):
+        placed = out[out.group == g].predicted.sum()
+        assert placed + out.attrs["not_placed"][g] == pytest.approx(out.attrs["entrants"][g])
+
+
+def test_forecast_year_by_hand():
+    p = IntakeParams(growth="region", alpha=0.5, spill=0.0)
+    announced = pd.DataFrame({"skolenhetskod": ["11111111", "22222222"], "group": ["HF", "HF"],
+                              "places": [120.0, 80.0]})
+    fc = intake.forecast_year(PANEL, 2021, 2022, GROWTH, p, announced).set_index("skolenhetskod")
+    # Alfa full with 30 reserves: 100·1.1 + 0.5·min(30, 100) = 125, capped at the announced 120
+    assert fc.loc["11111111", "demand"] == pytest.approx(125.0)
+    assert fc.loc["11111111", "predicted"] == pytest.approx(120.0)
+    # Beta has room: 50·1.1 = 55
+    assert fc.loc["22222222", "predicted"] == pytest.approx(55.0)
+    assert fc.attrs["not_placed"]["HF"] == pytest.approx(5.0)
+
+
+def test_momentum_and_municipal_growth_by_hand():
+    p = IntakeParams(growth="municipality", alpha=0.0, spill=0.0, slack=float("inf"), phi=-0.5)
+    fc = intake.forecast_year(PANEL, 2021, 2022, GROWTH, p).set_index("skolenhetskod")
+    # Alfa rose 80 -> 100: reverts by (100/80)^-0.5; growth of 0180 = 1.2; no cap (slack inf)
+    assert fc.loc["11111111", "predicted"] == pytest.approx(100 * 1.2 * (100 / 80) ** -0.5)
+    assert fc.loc["22222222", "predicted"] == pytest.approx(50 * 1.2)
+
+
+def test_new_unit_gets_the_fill_of_earlier_new_units():
+    announced = pd.DataFrame({"skolenhetskod": ["11111111", "33333333"], "group": ["HF", "HF"], "places": [100.0, 60.0],
+                              "kommun_kod": ["0180", "0180"], "cluster": ["centrala"] * 2,
+                              "owner_type": ["kommunal", "enskild"], "skola": ["Alfa", "Gamma"]})
+    fc = intake.forecast_year(PANEL, 2021, 2022, GROWTH, intake.DEFAULT, announced, new_fill=0.5).set_index("skolenhetskod")
+    assert fc.loc["33333333", "predicted"] == pytest.approx(30.0) and fc.loc["33333333", "new_unit"]
+    assert fc.loc["22222222", "predicted"] == 0.0      # not among the announced: closed
+
+
+def test_entrant_growth_from_grade_counts_by_hand():
+    rows = []
+    for year, g7, g8, g9 in ((2019, 90, 95, 100), (2020, 100, 90, 95), (2021, 110, 100, 90)):
+        for grade, n in ((7, g7), (8, g8), (9, g9)):
+            rows.append((year, "0180", grade, float(n)))
+    grades = pd.DataFrame(rows, columns=["school_year", "kommun_kod", "grade", "pupils"])
+    g = intake.entrant_growth(grades, 2021, 3).set_index(["area", "h"]).growth
+    # h=1: grade 9 of autumn 2021 over grade 9 of 2020 (the entrants of 2021)
+    assert g[("region", 1)] == pytest.approx(90 / 95)
+    # h=2: grade 8 of 2021 × the 8→9 progression (2020: 95/95, 2021: 90/90 → 1.0) over 95
+    pr89 = (95 + 90) / (95 + 90)
+    assert g[("region", 2)] == pytest.approx(100 * pr89 / 95)
+    # h=3: grade 7 × 7→8 × 8→9 progression
+    pr78 = (90 + 100) / (90 + 100)
+    assert g[("0180", 3)] == pytest.approx(110 * pr78 * pr89 / 95)
+
+
+def test_scores_and_yardsticks_on_a_tiny_table():
+    items = pd.DataFrame({"origin": 2021, "year": 2022, "h": 1, "variant": "places_announced",
+                          "skolenhetskod": ["a", "b"], "group": "HF", "kommun_kod": ["0180", "0182"],
+                          "cluster": "c", "actual": [100.0, 50.0], "predicted": [110.0, 50.0],
+                          "persistence": [90.0, 40.0], "persistence_growth": [99.0, 44.0],
+                          "persistence_capped": [90.0, 40.0]})
+    st = intake.score_table(items)
+    ug = st[(st.level == "unit_group") & (st.origin == "pooled")].set_index("forecaster")
+    assert ug.loc["model", "wape"] == pytest.approx(10 / 150 * 100)
+    assert ug.loc["persistence", "wape"] == pytest.approx(20 / 150 * 100)
+    assert ug.loc["persistence_growth", "wape"] == pytest.approx(7 / 150 * 100)
+    assert ug.loc["model", "mape"] == pytest.approx(5.0)
+    # skill against the better yardstick (persistence × growth here)
+    assert ug.loc["model", "skill_wape"] == pytest.approx(1 - 10 / 7)
+    reg = st[(st.level == "region") & (st.origin == "pooled")].set_index("forecaster")
+    assert reg.loc["model", "wape"] == pytest.approx(10 / 150 * 100) and reg.loc["model", "n"] == 1
+
+
+def test_probabilities_and_intervals_from_residuals_by_hand():
+    pool = np.log(np.array([0.5, 1.0, 1.0, 2.0]))
+    po, ps = intake.probabilities(np.array([90.0]), np.array([100.0]), pool, theta=0.9)
+    # outcomes 45, 90, 90, 180 capped at 100 -> utilisation .45 .9 .9 1: one of four below 0.9
+    assert po[0] == pytest.approx(0.25) and ps[0] == pytest.approx(0.25)
+
+
+@pytest.fixture(scope="module")
+def real():
+    from forecast.data import load_table
+    tables = {n: load_table(n) for n in intake.INPUT_TABLES}
+    return tables
+
+
+def test_truncated_inputs_give_the_same_forecast(real):
+    """Cut every input after T: the forecast for T + 1 (settings, intake, probabilities) is the same."""
+    T = 2022
+    full = intake.inputs_from_tables(real)
+    cut = intake.inputs_from_tables(intake.cut_tables(real, T))
+    a = intake.forecast(*full, origin=T, horizons=(1, 2))
+    b = intake.forecast(*cut, origin=T, horizons=(1, 2))
+    assert a.attrs["params"] == b.attrs["params"]
+    cols = ["skolenhetskod", "group", "year", "predicted", "p_overcapacity", "p_shortage", "lo80", "hi80"]
+    pd.testing.assert_frame_equal(a[cols].reset_index(drop=True), b[cols].reset_index(drop=True))
+    # and the backtest's forecast made at T equals the forecast function's
+    bt = intake.backtest(*full, origins=[2020, 2021, 2022], horizons=(1,))
+    made = bt.items[(bt.items.origin == T) & (bt.items.variant == "places_unknown") & (bt.items.admitted_origin > 0)]
+    m = made.set_index(["skolenhetskod", "group"]).predicted
+    f = a[(a.h == 1) & (a.admitted_origin > 0)].set_index(["skolenhetskod", "group"]).predicted
+    assert len(f) == len(m) > 200
+    assert np.allclose(m.reindex(f.index).to_numpy(), f.to_numpy())
+
+
+def test_panel_keeps_units_without_coordinates_and_unmatched_names(real):
+    panel, _ = intake.inputs_from_tables(real)
+    p24 = panel[panel.year == 2024]
+    adm = real["admissions"]
+    national = adm[(adm.year == 2024) & adm.in_totals & adm.is_national].admitted.sum()
+    assert p24.admitted.sum() == pytest.approx(national)          # nobody lost
+    assert "35084976" in set(p24.skolenhetskod)                    # Arena Academy (no coordinates)
+    assert any(c.startswith("namn:Thoren Business School Medborgarplatsen") for c in p24.skolenhetskod)
