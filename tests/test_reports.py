@@ -85,7 +85,7 @@ def test_every_notebook_runs_headless_and_renders_without_code(run):
     keys = {j.key for j in run.jobs}
     assert keys == {"region", "befolkning", "sokmonster", "kapacitet", "traffsakerhet", "kommun_0136",
                     "scenario_exempel_ny_skola_haninge"}
-    headings = {"region": "Riskflaggor", "kommun_0136": "Var eleverna börjar", "traffsakerhet": "Resultattavla",
+    headings = {"region": "Platsbehov", "kommun_0136": "Platsbehov", "traffsakerhet": "Resultattavla",
                 "scenario_exempel_ny_skola_haninge": "Hypotetiskt scenario", "sokmonster": "Övergång till gymnasiet"}
     for j in run.jobs:
         html = (run.run_dir / f"{j.key}.html").read_text(encoding="utf-8")

@@ -202,7 +202,11 @@ def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.r
 
 def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT_THETA,
                    flag_probability: float = DEFAULT_FLAG_PROBABILITY) -> pd.DataFrame:
-    """Rows per level (enhet/kommun/kluster/programgrupp/region) × group: demand, places, risk, cost."""
+    """Rows per level (enhet/kommun/kluster/programgrupp/region) × group: demand, places, risk, cost.
+
+    Empty places and their cost are also split by owner (``*_municipal`` / ``*_independent``,
+    A52); ``units_overcapacity`` / ``units_shortage`` count the area's units flagged on their
+    own, so an area holding both full and half-empty units can be named as mixed."""
     theta = check_probability("theta", theta)
     flag_probability = check_probability("flag_probability", flag_probability)
     cost = rm.costs.set_index("kommun_kod")
@@ -218,6 +222,10 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
         }
         unit_cost = u.kommun_kod.map(cost.cost_per_place_sek).fillna(cost.cost_per_place_sek.mean()).to_numpy()
         unit_prem = u.kommun_kod.map(cost.premises_per_place_sek).fillna(cost.premises_per_place_sek.mean()).to_numpy()
+        # owner split (A52): the municipalities pay for empty places in their own schools; an
+        # independent school's empty places are its provider's risk
+        municipal = u.owner_type.fillna("").astype(str).isin(("kommunal", "region", "planerad")).to_numpy() \
+            if "owner_type" in u else np.ones(len(u), bool)
         for level, key in keys.items():
             for k in pd.unique(key):
                 j = key == k
@@ -228,6 +236,12 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
                 placed = s["placed"][:, j].sum(axis=1)
                 empty = np.clip(s["places"][j][None, :] - s["placed"][:, j], 0, None)
                 util = placed / places
+                own = municipal[j][None, :]
+                open_ = s["places"][j] > 0
+                unit_over = ((s["placed"][:, j] / np.maximum(s["places"][j], 1e-9)[None, :] < theta).mean(axis=0)
+                             >= flag_probability) & open_
+                unit_short = ((s["wanted"][:, j] > s["places"][j][None, :] * (1 + 1e-9)).mean(axis=0)
+                              >= flag_probability) & open_
                 rows.append({
                     "year": year, "level": level, "area": k, "group": g, "places": places,
                     "demand": wanted.mean(), "demand_lo80": np.percentile(wanted, 10), "demand_hi80": np.percentile(wanted, 90),
@@ -237,6 +251,14 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
                     "cost_empty_sek": float((empty * unit_cost[j][None, :]).sum(axis=1).mean()),
                     "premises_cost_empty_sek": float((empty * unit_prem[j][None, :]).sum(axis=1).mean()),
                     "displaced": float(s["displaced"].mean()) if level == "programgrupp" else np.nan,
+                    "places_municipal": float(s["places"][j][municipal[j]].sum()),
+                    "empty_places_municipal": float((empty * own).sum(axis=1).mean()),
+                    "empty_places_independent": float((empty * ~own).sum(axis=1).mean()),
+                    "cost_empty_municipal_sek": float((empty * own * unit_cost[j][None, :]).sum(axis=1).mean()),
+                    "cost_empty_independent_sek": float((empty * ~own * unit_cost[j][None, :]).sum(axis=1).mean()),
+                    # units within the area flagged on their own (a municipality can hold both)
+                    "units": int(open_.sum()), "units_overcapacity": int(unit_over.sum()),
+                    "units_shortage": int(unit_short.sum()),
                 })
     df = pd.DataFrame(rows)
     df["flag_overcapacity"] = df.p_overcapacity >= flag_probability

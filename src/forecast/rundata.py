@@ -23,7 +23,8 @@ from .regions import ADMISSION_REGION
 # is a third of a report's kernel time in the annual run.
 
 FILES = ("ages", "risk", "accuracy", "county_accuracy", "scorecard", "intake_backtest", "flows", "units",
-         "transition", "programme_mix", "municipalities", "boundaries", "history16_18")
+         "transition", "programme_mix", "municipalities", "boundaries", "history16_18", "observed",
+         "scenario_flows")
 
 
 def _flows_table(chain, year: int) -> pd.DataFrame:
@@ -128,6 +129,7 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
     """The projection, risk simulation, flows and their facts from a built chain into ``out_dir``."""
     from .capacity import build_programme_mix
     from .flows import decay_sensitivity, share_summary
+    from .observed import build_observed
     from .risk import fitted_flows
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +152,12 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
     h = ch[(ch.age.between(16, 18)) & ch.kommun_kod.isin(list(ADMISSION_REGION))]
     tables["history16_18"] = h.groupby(["kommun_kod", "year"]).population.sum().reset_index()
     rm = chain.region
+    tables["observed"] = build_observed(adm, chain.tables["school_crosswalk"], chain.tables["gymnasium_units"],
+                                        rm.clusters)
+    # a scenario's new schools: where their students come from, in the first year they are open
+    new = rm.new_units
+    tables["scenario_flows"] = (_flows_table(chain, int(new.first_year.min())) if len(new)
+                                else tables["flows"].iloc[0:0])
     T, units = fitted_flows(rm)
     shares_now = share_summary(T, rm.codes, units, rm.clusters, rm.home_cluster)
     meta = {
@@ -163,6 +171,7 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
         "beta_sweep": decay_sensitivity(rm, [rm.beta * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)]),
         "transition_rule": tr.rule, "transition_rate": tr.rate, "programme_mix_rule": mix.attrs["rule"],
         "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
+        "observed_years": sorted(int(y) for y in adm.year.unique()),
         "intake_scores": {k: v for k, v in chain.intake_backtest.items() if k not in ("table", "fill_shortfall")},
         "hypothetical": chain.hypothetical,
         "scenario": None if chain.scenario is None else {
@@ -188,7 +197,31 @@ def _json_default(o):
 
 @dataclass
 class RunData:
-    """The tables of one run, read back. Column names stay English; notebooks label in Swedish."""
+    """The tables of one run, read back. Column names stay English; notebooks label in Swedish.
+
+    The full data dictionary (every column, its unit and where it is computed) is
+    docs/data_dictionary.md. In short:
+
+    - ``meta``: dict from meta.json and backtest.json: ``years`` (projection years), ``base_year``
+      (last population year), ``observed_years`` (admission years), ``origin`` (latest admission
+      year, when the run states it), ``theta``, ``flag_probability``, ``method``, ``scenario`` …
+    - ``ages``: year, area, area_type, measure (age16 / age16_18), population, lo80, hi80, lo95, hi95.
+    - ``risk``: year, level (enhet / kommun / kluster / programgrupp), area, group (HF / YP), places,
+      demand, demand_lo80, demand_hi80, placed, utilisation, p_overcapacity, p_shortage,
+      empty_places, cost_empty_sek, premises_cost_empty_sek, displaced, places_municipal,
+      empty_places_municipal, empty_places_independent, cost_empty_municipal_sek,
+      cost_empty_independent_sek, units, units_overcapacity, units_shortage, flag_overcapacity,
+      flag_shortage. Forecast rows; an observed year is never shown from it as a forecast.
+    - ``observed``: year, level, area, group, places, admitted, vacant, reserves, utilisation,
+      vacant_municipal, vacant_independent, units: the admission years (forecast.observed).
+    - ``accuracy`` / ``county_accuracy``: method, horizon, mape, malpe, … (cohort backtest);
+      ``scorecard``: kommun_kod, mape_1y, mape_3y, latest_1y, latest_3y.
+    - ``intake_backtest``: year, group, skolenhetskod, kommun_kod, places, admitted, predicted, …
+    - ``flows``: home_kod, skolenhetskod, students, kind (wanted / placed), group, year (first
+      projection year); ``scenario_flows``: the same for a scenario's new schools' first year.
+    - ``units``: skolenhetskod, skola, kommun_kod, owner_type, x, y, group, places, admitted, W, cluster.
+    - ``transition``, ``programme_mix``, ``municipalities``, ``boundaries``, ``history16_18``.
+    """
 
     path: Path
     meta: dict
@@ -205,6 +238,8 @@ class RunData:
     municipalities: pd.DataFrame
     boundaries: pd.DataFrame
     history16_18: pd.DataFrame
+    observed: pd.DataFrame
+    scenario_flows: pd.DataFrame
 
     @property
     def names(self) -> dict:

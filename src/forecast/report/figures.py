@@ -205,3 +205,34 @@ def plot_track_record(rd):
     _source(fig, "Källa: gymnasieprognos, återprognoser från varje startår 2003– med bara de data som fanns då.")
     return fig
 
+
+
+def plot_places_needed(rd, level: str, area: str, title: str | None = None):
+    """Observed beside forecast, per programme group: admitted and places in the admission years,
+    demand (80% interval) and places in the forecast years, with the line between them labelled."""
+    from .tables import _rd_needed, latest_observed_year
+    n = _rd_needed(rd)
+    n = n[(n.level == level) & (n.area == area)]
+    last = latest_observed_year(rd)
+    groups = [g for g in ("HF", "YP") if g in set(n.group)]
+    if not groups:                 # no gymnasium of its own (Ekerö, Vaxholm, Gnesta): the text says so
+        return None
+    fig, axes = plt.subplots(1, len(groups), figsize=(10, 3.8), squeeze=False)
+    for ax, g in zip(axes[0], groups):
+        d = n[n.group == g].sort_values("year")
+        o, f = d[d.kind == "utfall"], d[d.kind == "prognos"]
+        ax.plot(d.year, d.places, color="0.45", lw=1.5, drawstyle="steps-mid", label="platser")
+        ax.plot(o.year, o.admitted, "o-", color="0.1", lw=2, ms=4, label="antagna (utfall)")
+        ax.fill_between(f.year, f.demand_lo80, f.demand_hi80, color="tab:blue", alpha=0.2, lw=0)
+        ax.plot(f.year, f.demand, "o-", color="tab:blue", lw=2, ms=3, label="efterfrågan, prognos (80 %)")
+        ax.axvline(last + 0.5, color="k", lw=0.8, ls="--")
+        ymax = float(np.nanmax(np.r_[d.places, d.admitted.fillna(0), d.demand_hi80.fillna(0)])) * 1.12
+        ax.text(last + 0.4, ymax, "utfall", ha="right", va="top", fontsize=8)
+        ax.text(last + 0.6, ymax, "prognos", ha="left", va="top", fontsize=8)
+        ax.set_ylim(0, ymax * 1.02)
+        ax.set_title(GROUP_SV[g])
+        ax.set_ylabel("elever i åk 1")
+    axes[0][0].legend(fontsize=8, frameon=False, loc="lower left")
+    fig.suptitle(title or "Platser, antagna och efterfrågan")
+    _source(fig, SRC_ADM + f" Utfall: slutantagningen t.o.m. {last}. Prognos: väntevärde och 80 % intervall.")
+    return fig

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .labels import fmt, pct
+from .labels import MEASURE_SV, fmt, pct, round_people, signed
 
 
 def text_region_summary(rd, year: int) -> str:
     a = rd.ages.set_index(["area", "measure", "year"])
     r5 = a.loc[("region", "age16_18", year)]
+    from .labels import method_sv
     over = rd.risk[(rd.risk.year == year) & (rd.risk.level == "enhet") & rd.risk.flag_overcapacity]
+    short = rd.risk[(rd.risk.year == year) & (rd.risk.level == "enhet") & rd.risk.flag_shortage]
+    cost = over["cost_empty_municipal_sek"].sum() if "cost_empty_municipal_sek" in over else over.cost_empty_sek.sum()
     best = rd.accuracy[rd.accuracy.method == "best"].set_index("horizon").mape if len(rd.accuracy) else pd.Series(dtype=float)
     return (f"- År {year} väntas antagningsregionen ha **{fmt(r5.population)} 16–18-åringar** "
             f"(80 % intervall {fmt(r5.lo80)}–{fmt(r5.hi80)}).\n"
-            f"- **{len(over)} skolenheter och programgrupper** flaggas för överkapacitet {year} (sannolikhet minst "
-            f"{pct(rd.meta['flag_probability'])} att beläggningen i åk 1 blir under {pct(rd.meta['theta'])}); "
-            f"väntad kostnad för deras tomma platser: **{fmt(over.cost_empty_sek.sum() / 1e6)} mnkr per år**.\n"
-            f"- Prognosmetod: {rd.meta['method']}. Historiskt medelfel för kommunernas 16–18-åringar: "
+            f"- **{len(short)} skolenheter och programgrupper** flaggas för brist {year} (sannolikhet minst "
+            f"{pct(rd.meta['flag_probability'])} att fler vill börja än det finns platser) och **{len(over)}** för "
+            f"överkapacitet (beläggningen i åk 1 under {pct(rd.meta['theta'])}).\n"
+            f"- De överkapacitetsflaggade kommunala skolornas tomma platser väntas kosta kommunerna "
+            f"**{fmt(cost / 1e6)} mnkr per år**; fristående skolors tomma platser är huvudmannens risk (A52).\n"
+            f"- Prognosmetod: {method_sv(rd.meta['method'])}. Historiskt medelfel för kommunernas 16–18-åringar: "
             f"{fmt(best.get(1), 1)} % ett år framåt och {fmt(best.get(5), 1)} % fem år framåt.")
 
 
@@ -68,5 +73,145 @@ def text_sources(rd, hypothetical: bool = False) -> str:
             + "**Skattat eller observerat.** Befolkning och antagning är observerade (SCB/Kolada, Skolverket, "
             "Gymnasieantagningen). Enskilda åldrar utom 2019 är skattade ur åldersgrupper; elevflöden mellan kommuner "
             f"och skolor är **{basis}**; sannolikheter kommer från simulering av prognosernas egna historiska fel. "
-            "Antaganden: [docs/assumptions.md](../docs/assumptions.md), metoder: [docs/methods.md](../docs/methods.md).")
+            "Antaganden: [antaganden](docs/assumptions.html), metoder: [metoder](docs/methods.html), "
+            "tabellerna bakom rapporten: [datakatalog](docs/data_dictionary.html) (på engelska).")
 
+
+
+GROUP_WORD = {"HF": "högskoleförberedande", "YP": "yrkes"}
+
+
+def sentence_places_needed(where: str, year: int, group: str, needed: float, lo: float, hi: float) -> str:
+    """One Swedish sentence that states the answer for one area, year and programme group:
+    'I Haninge behövs 2030 omkring 75 fler högskoleförberedande platser (80 % intervall 40–110).'"""
+    word = GROUP_WORD.get(group, group)
+    platser = f"{word}platser" if group == "YP" else f"{word} platser"
+    n, a, b = round_people(needed), round_people(lo), round_people(hi)
+    if a > 0:
+        return (f"I {where} behövs {year} omkring **{fmt(n)} fler {platser}** än i dag "
+                f"(80 % intervall {fmt(a)}–{fmt(b)} fler).")
+    if b < 0:
+        return (f"I {where} finns {year} omkring **{fmt(-n)} fler {platser} än det väntas behövas** "
+                f"(80 % intervall {fmt(-b)}–{fmt(-a)} platser för många).")
+    return (f"I {where} räcker dagens {platser} ungefär {year}: mellan {fmt(-a)} platser för många och "
+            f"{fmt(b)} för få (80 % intervall, väntevärde {signed(n)}).")
+
+
+def text_places_needed(rd, level: str, area: str, year: int) -> str:
+    """The Platsbehov answer for one area and year, both programme groups, as Markdown bullets."""
+    from .tables import places_needed, latest_observed_year
+    n = places_needed(rd.risk, None, latest_observed_year(rd))
+    n = n[(n.level == level) & (n.area == area) & (n.year == year)]
+    if n.empty:
+        if level == "kommun":
+            return (f"{rd.name(area)} har inga egna gymnasieplatser i antagningen (nationella program): kommunens "
+                    "elever börjar i andra kommuners och fristående skolor. Platsbehovet för dem syns i klustret "
+                    "och regionen.")
+        return f"Ingen prognos för {year}."
+    where = {"programgrupp": "hela antagningsregionen", "kommun": rd.name(area)}.get(level, f"kluster {area}")
+    lines = [sentence_places_needed(where, year, r.group, r.needed, r.needed_lo80, r.needed_hi80)
+             for r in n.sort_values("group").itertuples()]
+    return "\n".join(f"- {s}" for s in lines) + (
+        "\n\nEfterfrågan är de elever som väntas vilja börja i skolorna här, var de än bor; dagens platser är "
+        f"platserna i den senaste antagningen ({latest_observed_year(rd)}). "
+        + MEASURE_SV["interval80"])
+
+
+def text_flag_summary(rd, year: int, kommun: str | None = None) -> str:
+    """How many units are flagged for shortage and for overcapacity in ``year``, side by side."""
+    r = rd.risk[(rd.risk.year == year) & (rd.risk.level == "enhet")]
+    if kommun is not None:
+        uk = rd.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").kommun_kod
+        r = r[r.area.map(uk) == kommun]
+    short, over = r[r.flag_shortage], r[r.flag_overcapacity]
+    where = rd.name(kommun) if kommun else "antagningsregionen"
+    cost = over["cost_empty_municipal_sek"].sum() if "cost_empty_municipal_sek" in over else float("nan")
+    cost_ind = over["cost_empty_independent_sek"].sum() if "cost_empty_independent_sek" in over else float("nan")
+    return (f"{year} flaggas i {where} **{len(short)} skolenheter och programgrupper för brist** (fler vill börja "
+            f"än det finns platser, sannolikhet minst {pct(rd.meta['flag_probability'])}) och **{len(over)} för "
+            f"överkapacitet** (beläggning under {pct(rd.meta['theta'])}). De överkapacitetsflaggade kommunala "
+            f"skolornas tomma platser väntas kosta kommunerna **{fmt(cost / 1e6, 1)} mnkr per år**; de fristående "
+            f"skolornas tomma platser motsvarar {fmt(cost_ind / 1e6, 1)} mnkr per år, men det är huvudmannens "
+            "risk, inte kommunens kostnad (antagande A52).")
+
+
+def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) -> str:
+    """The intake track record in plain Swedish, honestly: where the model beats 'the same as
+    last year' and where it loses. A plain note when the run has no intake scores."""
+    from .labels import FORECASTER_SV, INTAKE_LEVEL_SV, VARIANT_SV
+    from .tables import intake_record
+    s = getattr(rd, "intake_scores", None)
+    if s is None or len(s) == 0:
+        return ("*Träffsäkerheten för antagna per skola och kommun finns inte i den här körningen; "
+                "bara befolkningsprognosens träffsäkerhet visas.*")
+    r = intake_record(s, variant, horizon)
+    origins = rd.meta.get("intake_origins") or []
+    lines = [f"**Antagna elever, {horizon} år framåt, {VARIANT_SV.get(variant, variant)}**"
+             + (f" (startår {', '.join(map(str, origins))})" if origins else "") + ":"]
+    for x in r.itertuples():
+        yard = FORECASTER_SV.get(x.best_yardstick, x.best_yardstick)
+        verdict = ("bättre än" if x.skill > 0.005 else "sämre än" if x.skill < -0.005 else "lika bra som")
+        lines.append(f"- Per {INTAKE_LEVEL_SV.get(x.level, x.level)}: prognosens fel {fmt(x.model_wape, 1)} % mot "
+                     f"{fmt(x.best_wape, 1)} % för \"{yard}\", alltså **{verdict}** den enkla jämförelsen "
+                     f"(förbättring {pct(x.skill)}).")
+    losses = r[r.skill < -0.005]
+    if len(losses):
+        lines.append(f"\nPå {len(losses)} av {len(r)} nivåer förlorar prognosen mot en enkel jämförelse. "
+                     "Det redovisas här som det är.")
+    lines.append("\n" + MEASURE_SV["wape"] + " " + MEASURE_SV["skill"])
+    return "\n".join(lines)
+
+
+def _esc(text) -> str:
+    """Text from a file, inert in Markdown and HTML (names and descriptions are data, never markup)."""
+    import html
+    import re
+    s = html.escape(str(text if text is not None else ""), quote=True)
+    return re.sub(r"([\\`*_\[\]#|<>!])", r"\\\1", s)
+
+
+def text_scenario_content(sc) -> str:
+    """The scenario restated from its file (escaped): name, description, schools, population."""
+    from .labels import GROUP_SV
+    s = sc.meta.get("scenario") or {}
+    lines = [f"### {_esc(s.get('label') or s.get('name'))}", "", _esc(s.get("description", "")), ""]
+    for x in s.get("schools", []):
+        what = ("ny skola" if x.get("action") == "new" else "ändrade platser")
+        places = x.get("places", x.get("places_change"))
+        lines.append(f"- {what}: {_esc(x.get('name') or x.get('skolenhetskod'))} i {_esc(sc.name(str(x.get('kommun_kod'))))}, "
+                     f"{_esc(GROUP_SV.get(x.get('programme_group'), x.get('programme_group')))}, {fmt(places)} platser "
+                     f"från {_esc(x.get('first_year'))}")
+    for x in s.get("population", []):
+        lines.append(f"- befolkning: {fmt(x.get('persons'))} personer 0–19 år i {_esc(sc.name(str(x.get('kommun_kod'))))} "
+                     f"{_esc(x.get('year'))}" + (f" ({_esc(x.get('note'))})" if x.get("note") else ""))
+    return "\n".join(lines)
+
+
+def text_scenario_answer(sc) -> str:
+    """Does each planned school fill in its first year? Demand with interval against places, P(fill)."""
+    from .tables import forecast_years, planned_units
+    pu = planned_units(sc)
+    out = []
+    for u in pu.itertuples():
+        r = sc.risk[(sc.risk.level == "enhet") & (sc.risk.area == u.skolenhetskod) & (sc.risk.group == u.group)
+                    & sc.risk.year.isin(forecast_years(sc))].sort_values("year")
+        r = r[r.places > 0]
+        if r.empty:
+            continue
+        x = r.iloc[0]
+        verdict = ("väntas fyllas" if x.p_overcapacity < 0.2 else "riskerar att stå med tomma platser"
+                   if x.p_overcapacity >= 0.5 else "fylls troligen, men det är osäkert")
+        out.append(f"**{_esc(u.skola)}** {verdict}: första året ({int(x.year)}) väntas **{fmt(x.demand)} elever** "
+                   f"vilja börja (80 % intervall {fmt(x.demand_lo80)}–{fmt(x.demand_hi80)}) mot **{fmt(x.places)} "
+                   f"platser**. Sannolikheten att skolan fylls (beläggning minst {pct(sc.meta['theta'])}) är "
+                   f"**{pct(1 - x.p_overcapacity)}**, och sannolikheten att platserna inte räcker {pct(x.p_shortage)}.")
+    return "\n\n".join(out) or "Scenariot har ingen ny skola."
+
+
+def text_method(rd) -> str:
+    """The cohort method and migration scenario in Swedish words, with κ explained."""
+    from .labels import MIGRATION_SV, method_sv
+    m = rd.meta
+    return (f"Metod: **{method_sv(m['method'])}** (fönster {m['window']} år, κ = {fmt(m['kappa'])}), vald genom "
+            f"återprognoser. Flyttningsantagande: **{MIGRATION_SV.get(m['migration_scenario'], m['migration_scenario'])}**. "
+            + MEASURE_SV["kappa"])
