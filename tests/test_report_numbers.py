@@ -154,3 +154,19 @@ def test_an_injected_parameter_the_notebook_does_not_declare_is_an_error():
     ns["horizon"] = "10"
     with pytest.raises(ParameterError, match="horizon must be int"):
         params.check_parameters(ns)
+
+
+def test_a_municipality_without_schools_gets_sentences_not_errors():
+    """Ekerö, Vaxholm and Gnesta have no gymnasium places of their own: every content function
+    the kommun report calls must answer in words."""
+    risk = _risk([(2030, "kommun", "0136", "HF", 100.0, 90.0, 80.0, 100.0, 0.6, 0.1, 1, 1, 0)])
+    risk["flag_overcapacity"], risk["flag_shortage"] = risk.p_overcapacity >= 0.5, risk.p_shortage >= 0.5
+    units = pd.DataFrame({"skolenhetskod": ["1"], "skola": ["Haninge gymnasium"], "kommun_kod": ["0136"],
+                          "owner_type": ["kommunal"]})
+    rd = SimpleNamespace(risk=risk, units=units, observed=None, meta={"years": [2030], "origin": 2029, "theta": 0.9,
+                                                                       "flag_probability": 0.5},
+                         name=lambda c: {"0187": "Vaxholm"}.get(c, c))
+    assert "inga egna gymnasieplatser" in tables.table_owner_split(rd, 2030, "0187").iloc[0, 0]
+    assert "Ingen" in tables.table_flag_list(rd, "overcapacity", 2030, "enhet", kommun="0187").iloc[0, 0]
+    assert "inga egna gymnasieplatser" in texts.text_places_needed(rd, "kommun", "0187", 2030)
+    assert tables.table_places_needed(rd, "kommun", "0187").empty

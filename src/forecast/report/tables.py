@@ -338,6 +338,9 @@ def table_owner_split(rd, year: int, kommun: str | None = None) -> pd.DataFrame:
                      "Tomma platser, fristående skolor": fmt(getattr(g, "empty_places_independent", np.nan)),
                      "Fristående skolors tomma platser värderade, mnkr/år (huvudmannens risk)":
                          fmt(getattr(g, "cost_empty_independent_sek", np.nan) / 1e6, 1)})
+    if not rows:
+        return pd.DataFrame({"Resultat": [f"{rd.name(kommun)} har inga egna gymnasieplatser i antagningen."
+                                          if kommun else f"Inga platser {year}."]}).pipe(_numbered)
     return pd.DataFrame(rows).set_index("Programgrupp")
 
 
