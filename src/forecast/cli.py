@@ -1,16 +1,18 @@
 """The ``forecast`` command: ingest, data, fetch scb (and later backtest, report).
 
 Errors in the user's input (files, parameters) print one clear message and exit with code 2;
-nothing is written in that case.
+nothing is written in that case. Ctrl-C (SIGINT) prints one line and exits 130, SIGTERM exits
+143; either way staging folders are removed and earlier output is left as it was.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
 
-from .errors import ForecastError
+from .errors import ForecastError, Interrupted
 from .paths import CONFIG_DIR, DEFAULT_SOURCES, PROCESSED_DIR, PROJECT_ROOT, RAW_DIR
 
 
@@ -39,7 +41,7 @@ def _cmd_fetch(args) -> int:
     codes = args.regions or list(regions.ADMISSION_REGION)
     years = list(range(args.first_year, args.last_year + 1))
     files = scb_api.fetch_population(Path(args.sources), codes, years, base_url=args.base_url,
-                                     pause=args.pause)
+                                     pause=args.pause, timeout=args.timeout, progress=print)
     print(f"fetch scb: {len(files)} responses saved under {Path(args.sources) / 'scb' / 'pxweb'}; "
           "run `forecast ingest` to add them to data/raw")
     return 0
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("report", help="run every report notebook headlessly into reports/<run-id>/")
     s.add_argument("--config", default=str(CONFIG_DIR / "annual.yml"), help="run config (default: %(default)s)")
     s.add_argument("--only", nargs="+", metavar="KOD", help="only these municipalities' reports")
-    s.add_argument("--jobs", type=int, help="parallel processes (default: number of cores, at least 2)")
+    s.add_argument("--jobs", type=int, help="parallel processes, 1–64 (default: number of cores, at least 2)")
     s.add_argument("--reports-dir", default=str(PROJECT_ROOT / "reports"),
                    help="where run folders and the latest link go (default: %(default)s)")
     s.add_argument("--fresh-kernels", action="store_true",
@@ -134,18 +136,49 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--regions", nargs="*", help="municipality codes (default: the admission region)")
     f.add_argument("--base-url", default="https://statistikdatabasen.scb.se/api/v2")
     f.add_argument("--pause", type=float, default=0.5, help="seconds between requests")
+    f.add_argument("--timeout", type=float, default=600,
+                   help="overall deadline in seconds for all requests and retries (default: %(default)s)")
     f.set_defaults(func=_cmd_fetch)
     return p
+
+
+# What an interrupted command leaves as it was (printed in the one line after Ctrl-C).
+UNTOUCHED = {"ingest": "data/raw untouched", "data": "data/processed untouched",
+             "report": "previous run and reports/latest untouched", "backtest": "output folder untouched",
+             "fetch": "responses saved so far kept, none half-written"}
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         return args.func(args)
     except ForecastError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)      # a second Ctrl-C must not cut the clean-up line short
+        how = "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else "terminated (SIGTERM)"
+        print(f"{args.command}: {how}; {UNTOUCHED.get(args.command, 'nothing written')}", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 143
+    except OSError as exc:
+        from .files import is_disk_full
+        if not is_disk_full(exc):
+            raise
+        import shutil
+        where = Path(exc.filename).parent if exc.filename else Path.cwd()
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        print(f"error: disk full writing {exc.filename or where} ({shutil.disk_usage(where).free / 1e6:,.1f} MB "
+              f"free); free some space and run again; earlier output left as it was", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -36,3 +36,16 @@ class DataError(ForecastError):
 
 class ParameterError(ForecastError):
     """A parameter or config value is unknown, misspelt or out of range."""
+
+
+class DiskFullError(ForecastError):
+    """The disk filled up while writing; the message names the folder and the space needed."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM turned into an exception (SIGINT raises KeyboardInterrupt), so that ``finally``
+    blocks remove staging folders; a BaseException, so ``except Exception`` never swallows it."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"signal {signum}")

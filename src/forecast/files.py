@@ -5,11 +5,14 @@ Writes are atomic at folder level: callers write into a staging folder and
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -64,16 +67,72 @@ def staging_dir(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done (a no-op outside the main thread).
+
+    For the few steps that must not stop half-way: swapping finished files into place, renaming
+    a run folder and its ``latest`` link, removing a staging folder. A signal that arrives
+    meanwhile is delivered right after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def replace_dir_contents(staging: Path, target: Path) -> None:
     """Move every file of ``staging`` into ``target`` (atomic rename per file, same filesystem).
 
     Files in ``target`` that the staging folder does not contain are left alone, so a user's own
-    files (e.g. ``observed_flows.csv``) survive a rebuild.
+    files (e.g. ``observed_flows.csv``) survive a rebuild. Ctrl-C cannot stop it half-way.
     """
-    target.mkdir(parents=True, exist_ok=True)
-    for src in sorted(staging.rglob("*")):
-        if src.is_dir():
-            continue
-        dst = target / src.relative_to(staging)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dst)
+    with signals_deferred():
+        target.mkdir(parents=True, exist_ok=True)
+        for src in sorted(staging.rglob("*")):
+            if src.is_dir():
+                continue
+            dst = target / src.relative_to(staging)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of every file under ``path`` (0 when it does not exist)."""
+    total = 0
+    for p in Path(path).rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def megabytes(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e6:.1f} MB"
+
+
+def read_csv_named(path: Path, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` whose failures name the file: an empty file, a wrong encoding or a
+    malformed CSV is a :class:`DataError`, never a bare pandas traceback."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("required file is missing", file=path)
+    try:
+        return pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataError("is empty (no header row); restore it or re-export it from the publisher",
+                        file=path) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"is not UTF-8 (byte {exc.start}); re-export it as UTF-8", file=path) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"cannot parse this CSV ({str(exc).strip()})", file=path) from None

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import errno
 import hashlib
-import html
 import json
 import multiprocessing as mp
 import os
 import platform
 import secrets
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -32,8 +33,10 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ParameterError
+from .errors import DiskFullError, Interrupted, ParameterError
+from .files import folder_size, is_disk_full, megabytes, signals_deferred
 from .paths import PROCESSED_DIR, PROJECT_ROOT
+from .projection import MAX_HORIZON
 from .regions import ADMISSION_REGION
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -79,43 +82,134 @@ class RunResult:
         return all(j.status == "ok" for j in self.jobs)
 
 
-def load_config(path: Path) -> dict:
+MAX_N_PATHS = 20_000     # paths × units × years are held in memory: 20,000 takes about 10 times the default's memory and time
+MAX_SEED = 2**32 - 1     # numpy seeds are non-negative; a 32-bit range is plenty and fits every RNG
+MAX_JOBS = 64
+MIGRATION_SCENARIOS = ("low", "main", "high")
+
+
+def read_config(path: Path) -> dict:
+    """The config file as a mapping (nothing checked but its syntax); see :func:`validate_config`."""
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"config file {path} does not exist")
     try:
         cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"config file {path} is not UTF-8 (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise ParameterError(f"config file {path} is not valid YAML: {exc}") from None
     if not isinstance(cfg, dict):
-        raise ParameterError(f"config file {path}: expected a mapping of keys")
+        raise ParameterError(f"config file {path}: expected a mapping of keys, got {type(cfg).__name__}")
+    return cfg
+
+
+def load_config(path: Path) -> dict:
+    """Read and validate a config file (everything but the run's own options)."""
+    cfg = read_config(path)
+    validate_config(cfg, path)
+    return cfg
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def validate_config(cfg: dict, source="config", *, jobs_n: int | None = None, only: list[str] | None = None,
+                    processed_dir: Path = PROCESSED_DIR) -> None:
+    """Every check a run needs before any folder exists: keys, types, ranges, the report list,
+    the municipalities, the scenario files, ``--jobs`` and ``--only``.
+
+    Collects every problem and raises one :class:`ParameterError` with one line per problem,
+    each naming the key and its allowed values."""
+    problems: list[str] = []
+
+    def bad(key: str, allowed: str, value=None, *, show=True) -> None:
+        problems.append(f"{key}: {allowed}" + (f", got {value!r}" if show else ""))
+
     unknown = sorted(set(cfg) - set(CONFIG_KEYS))
     if unknown:
-        raise ParameterError(f"config file {path}: unknown key(s) {unknown}; allowed: {sorted(CONFIG_KEYS)}")
+        bad("unknown key(s) " + str(unknown), f"allowed: {sorted(CONFIG_KEYS)}", show=False)
+    typed = {}
     for k, v in cfg.items():
-        t = CONFIG_KEYS[k]
-        ok = isinstance(v, t) and not (t in (int, float) and isinstance(v, bool))
+        t = CONFIG_KEYS.get(k)
+        if t is None:
+            continue
         if t is float:
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
-        if not ok:
-            raise ParameterError(f"config file {path}: {k} has the wrong type ({type(v).__name__}: {v!r})")
+        else:
+            ok = isinstance(v, t) and not (t is int and isinstance(v, bool))
+        if ok:
+            typed[k] = v
+        else:
+            want = {int: "a whole number", float: "a number", str: "text", list: "a list"}.get(t, "'all' or a list")
+            bad(k, f"has the wrong type ({type(v).__name__}); expected {want}", v)
+    if "horizon" in typed and not 1 <= typed["horizon"] <= MAX_HORIZON:
+        bad("horizon", f"years ahead, a whole number from 1 to {MAX_HORIZON}", typed["horizon"])
+    if "n_paths" in typed and not 1 <= typed["n_paths"] <= MAX_N_PATHS:
+        bad("n_paths", f"simulated paths, a whole number from 1 to {MAX_N_PATHS:,} (memory and time grow with "
+                       "it; 1,000 gives probabilities to about ±1.6 percentage points)", typed["n_paths"])
+    if "seed" in typed and not 0 <= typed["seed"] <= MAX_SEED:
+        bad("seed", f"a whole number from 0 to {MAX_SEED}", typed["seed"])
     for k in ("theta", "flag_probability"):
-        if k in cfg and not 0 < cfg[k] < 1:
-            raise ParameterError(f"config file {path}: {k} must be strictly between 0 and 1, got {cfg[k]}")
-    if cfg.get("migration_scenario", "main") not in ("low", "main", "high"):
-        raise ParameterError(f"config file {path}: migration_scenario must be low, main or high")
-    bad = sorted(set(cfg.get("reports", [])) - set(REPORT_NOTEBOOKS))
-    if bad:
-        raise ParameterError(f"config file {path}: unknown report(s) {bad}; allowed: {sorted(REPORT_NOTEBOOKS)}")
-    munis = cfg.get("municipalities", "all")
-    if munis != "all":
-        if not isinstance(munis, list):
-            raise ParameterError(f"config file {path}: municipalities must be 'all' or a list of codes")
-        _check_codes(munis, f"config file {path}: municipalities")
-    for s in cfg.get("scenarios", []):
-        if not (PROJECT_ROOT / s).is_file() and not Path(s).is_file():
-            raise ParameterError(f"config file {path}: scenario file {s} does not exist")
-    return cfg
+        if k in typed and not 0 < typed[k] < 1:
+            bad(k, "a number strictly between 0 and 1", typed[k])
+    if "migration_scenario" in typed and typed["migration_scenario"] not in MIGRATION_SCENARIOS:
+        bad("migration_scenario", f"one of {', '.join(MIGRATION_SCENARIOS)}", typed["migration_scenario"])
+    if "reports" in typed:
+        r = typed["reports"]
+        if not r:
+            bad("reports", f"an empty list runs nothing; list at least one of {', '.join(REPORT_NOTEBOOKS)}",
+                show=False)
+        unknown_r = [x for x in r if x not in REPORT_NOTEBOOKS]
+        if unknown_r:
+            bad("reports", f"unknown report(s) {unknown_r}; allowed: {', '.join(REPORT_NOTEBOOKS)}", show=False)
+    if "municipalities" in cfg:
+        m = cfg["municipalities"]
+        if isinstance(m, list):
+            if not m:
+                bad("municipalities", "'all' or a non-empty list of codes, e.g. [\"0136\", \"0180\"]", m)
+            wrong = [c for c in m if not isinstance(c, str) or c not in ADMISSION_REGION]
+            if wrong:
+                bad("municipalities", f"{wrong} not in the admission region (write codes as quoted 4-character "
+                                      "strings); valid codes: " + ", ".join(sorted(ADMISSION_REGION)), show=False)
+        elif m != "all":
+            bad("municipalities", "'all' or a list of codes, e.g. [\"0136\", \"0180\"]", m)
+    if "scenarios" in typed:
+        for s in typed["scenarios"]:
+            if not isinstance(s, str):
+                bad("scenarios", "a list of scenario file paths (text)", s)
+            elif not (PROJECT_ROOT / s).is_file() and not Path(s).is_file():
+                bad("scenarios", f"scenario file {s} does not exist", show=False)
+    if jobs_n is not None and not (_whole(jobs_n) and 1 <= jobs_n <= MAX_JOBS):
+        bad("--jobs", f"parallel processes, a whole number from 1 to {MAX_JOBS}", jobs_n)
+    if only is not None:
+        wrong = [c for c in only if not isinstance(c, str) or c not in ADMISSION_REGION]
+        if wrong:
+            bad("--only", f"{wrong} not in the admission region; valid codes: " + ", ".join(sorted(ADMISSION_REGION)),
+                show=False)
+    if "base_year" in typed:
+        msg = _base_year_problem(typed["base_year"], typed.get("horizon", 10), processed_dir)
+        if msg:
+            bad("base_year", msg, typed["base_year"])
+    if problems:
+        head = f"config file {source}" if source else "config"
+        if len(problems) == 1:
+            raise ParameterError(f"{head}: {problems[0]}")
+        raise ParameterError(f"{head}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _base_year_problem(base_year: int, horizon: int, processed_dir: Path) -> str | None:
+    """The years the processed data allow as the last observed year (None when ``base_year`` is
+    one of them): the cohort history needs two years before it, the capacity chain the
+    admission year after it."""
+    from .data import load_table
+    years = load_table("cohort_history", processed_dir).year
+    adm = load_table("admissions", processed_dir).year
+    lo, hi = max(int(years.min()) + 2, int(adm.min()) - 1), int(years.max())
+    if not lo <= base_year <= hi:
+        return f"the last observed population year, from {lo} to {hi} (the data in {processed_dir})"
+    return None
 
 
 def _check_codes(codes, where: str) -> None:
@@ -157,7 +251,12 @@ def validate_jobs(jobs: list[ReportJob]) -> None:
         if not j.notebook.is_file():
             raise ParameterError(f"report {j.key}: notebook {j.notebook} does not exist")
         if j.notebook not in declared_cache:
-            declared_cache[j.notebook] = pm.inspect_notebook(str(j.notebook))
+            try:
+                declared_cache[j.notebook] = pm.inspect_notebook(str(j.notebook))
+            except Exception as exc:     # not JSON, not a notebook, unreadable
+                raise ParameterError(f"report {j.key}: {j.notebook} is not a readable notebook "
+                                     f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+                                     "restore it from git") from None
         declared = declared_cache[j.notebook]
         for name, value in j.parameters.items():
             if name in ("data_dir", "scenario_data_dir"):
@@ -198,7 +297,7 @@ def _execute(job_dict: dict) -> dict:
 
     t0 = time.perf_counter()
     out_nb = Path(job_dict["out_nb"])
-    status, error, reused = "ok", "", 0
+    status, error, reused, disk_full = "ok", "", 0, False
     run = dict(kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOK_DIR), start_timeout=120)
     try:
         if job_dict.get("fresh_kernel"):
@@ -213,14 +312,16 @@ def _execute(job_dict: dict) -> dict:
         status, error, nb = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}", None
     except Exception as exc:  # a dead kernel, a timeout: keep going with the other reports
         status, error, nb = "failed", f"{_running_cell(out_nb)}{type(exc).__name__}: {exc}", None
-    if nb is not None or out_nb.is_file():   # a failed run renders what its kept notebook holds
+        disk_full = is_disk_full(exc) or is_disk_full(exc.__cause__ or exc.__context__ or exc)
+    if not disk_full and (nb is not None or out_nb.is_file()):   # a failed run renders what its kept notebook holds
         try:
             nb = nb if nb is not None else nbformat.read(out_nb, as_version=4)
             Path(job_dict["out_html"]).write_text(render_html(nb, job_dict["title"]), encoding="utf-8")
         except Exception as exc:
             status, error = "failed", error or f"rendering failed: {exc}"
+            disk_full = is_disk_full(exc)
     return {"key": job_dict["key"], "status": status, "error": error, "seconds": time.perf_counter() - t0,
-            "kernel_reused": reused}
+            "kernel_reused": reused, "disk_full": disk_full}
 
 
 _EXPORTER = None
@@ -334,7 +435,7 @@ def _run_pool(jobs_n: int, shared: dict, data_dir: Path, scenario_keys: dict, pa
     pickle_path = data_dir / "baseline-chain.pickle"
     data_dir.mkdir(parents=True, exist_ok=True)
     common = dict(shared, pickle=str(pickle_path))
-    pool = cf.ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx)
+    pool = cf.ProcessPoolExecutor(max_workers=jobs_n, mp_context=ctx, initializer=_worker_init)
     running: dict = {}
     done: set = set()
     waiting = set(scenario_keys)          # scenario notebooks not yet submitted
@@ -371,6 +472,9 @@ def _run_pool(jobs_n: int, shared: dict, data_dir: Path, scenario_keys: dict, pa
                 for key in sorted(waiting & done):
                     waiting.discard(key)
                     submit(f"report:{key}", _execute, payloads[key])
+    except (KeyboardInterrupt, Interrupted, SystemExit):
+        _stop_pool(pool)          # Ctrl-C or SIGTERM: stop now, do not wait for running notebooks
+        raise
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -380,27 +484,69 @@ def _run_pool(jobs_n: int, shared: dict, data_dir: Path, scenario_keys: dict, pa
     return t_data or 0.0
 
 
+def _worker_init() -> None:
+    """In each worker: Ctrl-C in a terminal reaches the whole process group; only the main
+    process acts on it (it stops the workers), so the workers print no tracebacks of their own."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor) -> None:
+    """Terminate the workers (their kernels notice the parent is gone and exit within a second)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        try:
+            p.terminate()
+        except Exception:
+            pass
+    for p in procs:
+        p.join(10)
+
+
 def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jobs_n: int | None = None,
                 reports_dir: Path = REPORTS_DIR, progress=print, overrides: dict | None = None,
                 fresh_kernels: bool = False) -> RunResult:
-    cfg = load_config(config)
+    """Validate everything, then build the run in a hidden staging folder next to its final place
+    (``reports/.staging-<run-id>``) and rename it to ``reports/<run-id>`` only when it is complete.
+    A run whose reports failed is still renamed and kept (marked failed; ``latest`` unchanged);
+    an error, Ctrl-C or SIGTERM removes the staging folder and leaves no run folder."""
+    cfg = read_config(config)
     if overrides:
         cfg |= overrides
+    validate_config(cfg, config, jobs_n=jobs_n, only=only)
     jobs = plan_jobs(cfg, only)
+    if not jobs:
+        raise ParameterError(f"config file {config}: nothing to run (reports {cfg.get('reports')}, "
+                             f"scenarios {cfg.get('scenarios', [])}, --only {only})")
     validate_jobs(jobs)
     _validate_scenarios(cfg, jobs)
     reports_dir = Path(reports_dir)
-    try:
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        probe = reports_dir / f".write-test-{secrets.token_hex(4)}"
-        probe.write_text("x")
-        probe.unlink()
-    except OSError as exc:
-        raise ParameterError(f"reports folder {reports_dir} is not writable: {exc}") from None
+    _check_reports_dir(reports_dir, len(jobs))
     run_id = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S") + "-" + secrets.token_hex(2)
     run_dir = reports_dir / run_id
-    (run_dir / "notebooks").mkdir(parents=True)
-    data_dir = run_dir / "data"
+    staging = reports_dir / f".staging-{run_id}"
+    try:
+        result = _run_in(staging, run_id, config, cfg, only, jobs, jobs_n, progress, fresh_kernels)
+        with signals_deferred():
+            os.rename(staging, run_dir)
+            result.run_dir = run_dir
+            if result.ok:
+                _point_latest(reports_dir, run_dir)
+    except BaseException as exc:
+        with signals_deferred():
+            shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_full(exc):
+            raise _disk_full(reports_dir, len(jobs), exc) from None
+        raise
+    return result
+
+
+def _run_in(staging: Path, run_id: str, config, cfg: dict, only, jobs: list[ReportJob], jobs_n: int | None,
+            progress, fresh_kernels: bool) -> RunResult:
+    """The run itself, written into ``staging``."""
+    (staging / "notebooks").mkdir(parents=True)
+    data_dir = staging / "data"
     jobs_n = jobs_n or max(2, os.cpu_count() or 2)
     t0 = time.perf_counter()
     shared = {k: cfg[k] for k in SHARED_PARAMS if k in cfg}
@@ -417,8 +563,8 @@ def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jo
         if j.key in scenario_keys:
             params["scenario_data_dir"] = str(data_dir / j.key)
         payloads[j.key] = {"key": j.key, "title": j.title, "notebook": str(j.notebook), "parameters": params,
-                           "out_nb": str(run_dir / "notebooks" / f"{j.key}.ipynb"),
-                           "out_html": str(run_dir / f"{j.key}.html"), "fresh_kernel": fresh_kernels}
+                           "out_nb": str(staging / "notebooks" / f"{j.key}.ipynb"),
+                           "out_html": str(staging / f"{j.key}.html"), "fresh_kernel": fresh_kernels}
     by_key = {j.key: j for j in jobs}
     done_n = 0
 
@@ -427,10 +573,12 @@ def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jo
         done_n += 1
         j = by_key[r["key"]]
         j.status, j.error, j.seconds, j.kernel_reused = r["status"], r["error"], r["seconds"], r["kernel_reused"]
+        if r.get("disk_full"):       # not the report's fault: the whole run stops
+            raise OSError(errno.ENOSPC, f"no space left on the device ({j.key}: {j.error})", payloads[j.key]["out_nb"])
         progress(f"  [{done_n}/{len(jobs)}] {j.key}: {j.status} ({j.seconds:.1f} s){' — ' + j.error if j.error else ''}")
 
     t_data = _run_pool(jobs_n, shared, data_dir, scenario_keys, payloads, report_done, progress, t0)
-    result = RunResult(run_dir, jobs)
+    result = RunResult(staging, jobs)
     result.manifest = {
         "run_id": run_id, "created": dt.datetime.now().isoformat(timespec="seconds"), "config_file": str(config),
         "config": cfg, "only": only, "git_commit": _git_commit(), "input_checksums": _checksums(),
@@ -442,19 +590,71 @@ def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jo
                      "html": f"{j.key}.html",
                      "executed_notebook": f"notebooks/{j.key}.ipynb"} for j in jobs],
     }
-    (run_dir / "manifest.json").write_text(json.dumps(result.manifest, ensure_ascii=False, indent=1, default=str),
+    (staging / "manifest.json").write_text(json.dumps(result.manifest, ensure_ascii=False, indent=1, default=str),
                                            encoding="utf-8")
-    (run_dir / "index.html").write_text(render_index(result, data_dir / "baseline"), encoding="utf-8")
-    if result.ok:
-        _point_latest(reports_dir, run_dir)
+    (staging / "index.html").write_text(render_index(result, data_dir / "baseline"), encoding="utf-8")
     return result
 
 
+# Space a run needs when no earlier run shows it: the run data (1.5 MB measured) and each report's
+# HTML and executed notebook with embedded figures (about 0.5 MB measured), with a margin.
+RUN_BASE_BYTES = 5e6
+REPORT_BYTES = 1e6
+
+
+def _space_needed(reports_dir: Path, n_reports: int) -> float:
+    latest = reports_dir / "latest"
+    last = folder_size(latest.resolve()) * 1.1 if latest.is_symlink() and latest.is_dir() else 0
+    return max(last, RUN_BASE_BYTES + REPORT_BYTES * n_reports)
+
+
+def _disk_full(reports_dir: Path, n_reports: int, exc: OSError) -> DiskFullError:
+    try:
+        free = shutil.disk_usage(reports_dir).free
+    except OSError:
+        free = 0
+    return DiskFullError(f"disk full while writing the run into {reports_dir} ({exc.strerror or exc}); "
+                         f"{megabytes(free)} free, a run of {n_reports} reports needs about "
+                         f"{megabytes(_space_needed(reports_dir, n_reports))}; nothing was kept and "
+                         f"{reports_dir / 'latest'} is unchanged")
+
+
+def _check_reports_dir(reports_dir: Path, n_reports: int) -> None:
+    """Before anything runs: ``latest`` is our link (or absent), the folder is writable and has room."""
+    latest = reports_dir / "latest"
+    if latest.exists() and not latest.is_symlink():
+        kind = "folder" if latest.is_dir() else "file"
+        raise ParameterError(f"{latest} is a {kind}, not the link `forecast report` keeps there; it is never "
+                             f"deleted: move or rename it (e.g. {reports_dir / 'my-copy'}) and run again")
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        probe = reports_dir / f".write-test-{secrets.token_hex(4)}"
+        probe.write_text("x")
+        probe.unlink()
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise _disk_full(reports_dir, n_reports, exc) from None
+        raise ParameterError(f"reports folder {reports_dir} is not writable: {exc}") from None
+    need, free = _space_needed(reports_dir, n_reports), shutil.disk_usage(reports_dir).free
+    if free < need:
+        raise DiskFullError(f"not enough free space in {reports_dir}: {megabytes(free)} free, a run of "
+                            f"{n_reports} reports needs about {megabytes(need)}; nothing was started")
+
+
 def _point_latest(reports_dir: Path, run_dir: Path) -> None:
-    """Atomically repoint reports/latest (a relative symlink) at ``run_dir``."""
+    """Atomically repoint reports/latest (a relative symlink) at ``run_dir``; never replaces a
+    real file or folder a user put there meanwhile."""
+    latest = reports_dir / "latest"
+    if latest.exists() and not latest.is_symlink():
+        raise ParameterError(f"{latest} became a real {'folder' if latest.is_dir() else 'file'} during the run; "
+                             f"left as it is; the run is kept in {run_dir}")
     tmp = reports_dir / f".latest-{secrets.token_hex(4)}"
     os.symlink(run_dir.name, tmp)
-    os.replace(tmp, reports_dir / "latest")
+    try:
+        os.replace(tmp, latest)
+    finally:
+        if tmp.is_symlink():
+            tmp.unlink()
 
 
 def render_index(result: RunResult, data_dir: Path) -> str:
@@ -480,36 +680,30 @@ def render_index(result: RunResult, data_dir: Path) -> str:
     from .plots import fmt, pct
     rows = []
     for j in result.jobs:
-        badge = ('<span class="ok">klar</span>' if j.status == "ok" else
-                 f'<span class="fail">misslyckades</span> <a href="notebooks/{j.key}.ipynb">körd notebook med felet</a>'
-                 f' <small>{html.escape(j.error)}</small>')
         f = figures.get(j.kommun or "", {})
-        name = f.get("name", j.title) if j.kommun else j.title
-        figs = ""
-        if f:
-            over = f'<span class="risk">{f["over"]}</span>' if f["over"] else "0"
-            short = f'<span class="short">{f["short"]}</span>' if f["short"] else "0"
-            util = pct(f["util"]) if f["util"] is not None else "–"
-            figs = f"<td>{fmt(f['now'])}</td><td>{fmt(f['y5'])}</td><td>{util}</td><td>{over}</td><td>{short}</td>"
-        else:
-            figs = "<td></td>" * 5
-        link = f'<a href="{j.key}.html">{html.escape(name)}</a>' if (result.run_dir / f"{j.key}.html").is_file() else html.escape(name)
-        rows.append(f"<tr><td>{link}</td>{figs}<td>{badge}</td><td class='num'>{fmt(j.seconds, 1)}&nbsp;s</td></tr>")
+        rows.append({
+            "name": f.get("name", j.title) if j.kommun else j.title,
+            "html": f"{j.key}.html" if (result.run_dir / f"{j.key}.html").is_file() else None,
+            "figures": {"now": fmt(f["now"]), "y5": fmt(f["y5"]), "over": f["over"], "short": f["short"],
+                        "util": pct(f["util"]) if f["util"] is not None else "–"} if f else None,
+            "ok": j.status == "ok", "notebook": f"notebooks/{j.key}.ipynb", "error": j.error,
+            "seconds": fmt(j.seconds, 1)})
     m = result.manifest
-    return f"""<!DOCTYPE html>
-<html lang="sv"><head><meta charset="utf-8"><title>Gymnasieprognos – rapporter {html.escape(m.get('run_id', ''))}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}}
-.ok{{color:#1a7f37}}.fail{{color:#b00020;font-weight:bold}}.risk{{background:#f6d365;padding:0 .4rem;border-radius:.6rem}}
-.short{{background:#f28b82;padding:0 .4rem;border-radius:.6rem}}.num{{white-space:nowrap}}</style></head><body>
-<h1>Gymnasieprognos: rapporter</h1>
-<p>Körning {html.escape(m.get('run_id', ''))}, {html.escape(m.get('created', ''))}, git {html.escape(m.get('git_commit', '')[:10])}.
-Basår {html.escape(str(m.get('config', {}).get('base_year', '')))}. Flöden mellan kommuner och skolor är skattade.
-Alla rapporter: {sum(j.status == 'ok' for j in result.jobs)} av {len(result.jobs)} klara.</p>
-<table><thead><tr><th>Rapport</th><th>16–18 år nu</th><th>16–18 år {year5 or ''}</th><th>Beläggning {year5 or ''}</th>
-<th>Flaggor överkapacitet</th><th>Flaggor brist</th><th>Status</th><th>Tid</th></tr></thead><tbody>
-{''.join(rows)}
-</tbody></table>
-<p><small>Flaggor: antal skolenhetsprogramgrupper i kommunen med sannolikhet ≥ tröskeln. Manifest: <a href="manifest.json">manifest.json</a>.</small></p>
-</body></html>
-"""
+    return _template("index.html.j2").render(
+        run_id=m.get("run_id", ""), created=m.get("created", ""), git_commit=m.get("git_commit", "")[:10],
+        base_year=m.get("config", {}).get("base_year", ""), year5=year5 or "", rows=rows,
+        n_ok=sum(j.status == "ok" for j in result.jobs))
+
+
+_JINJA = None
+
+
+def _template(name: str):
+    """A template of forecast/templates/, autoescaped: values are text, never markup."""
+    global _JINJA
+    if _JINJA is None:
+        import jinja2
+        _JINJA = jinja2.Environment(loader=jinja2.PackageLoader("forecast", "templates"),
+                                    autoescape=True, undefined=jinja2.StrictUndefined,
+                                    keep_trailing_newline=True)
+    return _JINJA.get_template(name)

@@ -127,33 +127,47 @@ def build_selection(regions: list[str], years: list[int]) -> dict:
     ]}
 
 
-def post_json(url: str, body: dict, *, timeout: float = 60, retries: int = 3, pause: float = 1.0) -> dict:
+def post_json(url: str, body: dict, *, timeout: float = 60, retries: int = 3, pause: float = 1.0,
+              deadline: float | None = None) -> dict:
+    """POST ``body`` and return the JSON answer; ``timeout`` per try, ``deadline`` (a
+    ``time.monotonic()`` value) for all tries together: no try and no pause goes past it."""
     payload = json.dumps(body).encode("utf-8")
     last = None
     for attempt in range(retries):
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            break
         req = urllib.request.Request(url, data=payload, method="POST",
                                      headers={"Content-Type": "application/json",
                                               "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout if left is None else min(timeout, left)) as resp:
                 return json.loads(resp.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             last = exc
-            if exc.code == 429 or exc.code >= 500:
-                time.sleep(pause * (attempt + 1))
-                continue
-            raise DataError(f"SCB answered HTTP {exc.code} {exc.reason}", file=url) from None
-        except (urllib.error.URLError, TimeoutError) as exc:
+            if not (exc.code == 429 or exc.code >= 500):
+                raise DataError(f"SCB answered HTTP {exc.code} {exc.reason}", file=url) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
             last = exc
-            time.sleep(pause * (attempt + 1))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"SCB's answer is not JSON ({exc})", file=url) from None
+        wait = pause * (attempt + 1)
+        if deadline is not None:
+            wait = min(wait, max(0.0, deadline - time.monotonic()))
+        time.sleep(wait)
+    if deadline is not None and deadline - time.monotonic() <= 0:
+        raise DataError(f"SCB did not answer within the overall deadline (--timeout); last error: {last}", file=url)
     raise DataError(f"SCB could not be reached after {retries} tries ({last})", file=url)
 
 
 def fetch_population(sources: Path, regions: list[str], years: list[int], *,
-                     base_url: str = DEFAULT_BASE_URL, pause: float = 0.5) -> list[Path]:
+                     base_url: str = DEFAULT_BASE_URL, pause: float = 0.5, timeout: float | None = None,
+                     request_timeout: float = 60, progress=None) -> list[Path]:
     """Download TAB638 one year at a time into ``<sources>/scb/pxweb/``; returns the files.
 
     Each response is checked by parsing it before it is saved; a failed year leaves no file.
+    ``timeout``: overall deadline in seconds for every request, retry and pause together;
+    ``progress``: called with one line per request.
     """
     if not regions:
         raise ParameterError("no regions given")
@@ -162,17 +176,35 @@ def fetch_population(sources: Path, regions: list[str], years: list[int], *,
         raise ParameterError(f"region codes must be 4 digits: {bad[:5]}")
     if not years or min(years) < 1968:
         raise ParameterError("years must be 1968 or later (TAB638 starts in 1968)")
+    if timeout is not None and not (timeout > 0):
+        raise ParameterError(f"--timeout must be a positive number of seconds, got {timeout!r}")
+    if not pause >= 0:
+        raise ParameterError(f"--pause must be 0 or more seconds, got {pause!r}")
+    deadline = None if timeout is None else time.monotonic() + timeout
     out_dir = Path(sources) / "scb" / "pxweb"
-    out_dir.mkdir(parents=True, exist_ok=True)
     url = f"{base_url.rstrip('/')}/tables/{TABLE}/data?lang=sv&outputFormat=json-stat2"
     written = []
-    for year in years:
-        data = post_json(url, build_selection(regions, [year]))
+    for i, year in enumerate(years, start=1):
+        t0 = time.monotonic()
+        if progress:
+            left = "" if deadline is None else f", {max(0.0, deadline - t0):.0f} s left of --timeout"
+            progress(f"fetch scb: {TABLE} {year} ({i}/{len(years)}) from {base_url}{left}")
+        try:
+            data = post_json(url, build_selection(regions, [year]), timeout=request_timeout, deadline=deadline)
+        except DataError as exc:
+            raise DataError(f"year {year} ({i}/{len(years)}), {len(written)} saved before it: {exc}") from None
         population_by_single_age(parse_jsonstat2(data, source=url), source=url)  # validate
+        out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"{TABLE}_{year}.json"
         tmp = path.with_suffix(".json.part")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
         written.append(path)
-        time.sleep(pause)
+        if progress:
+            progress(f"  saved {path.name} in {time.monotonic() - t0:.1f} s")
+        if i < len(years):
+            time.sleep(pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic())))
     return written

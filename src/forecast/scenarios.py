@@ -15,10 +15,16 @@ optional except ``name``)::
       - {action: change, skolenhetskod: "12345678", programme_group: YP, first_year: 2027,
          places_change: -60, status: decided}
 
-``places`` and ``places_change`` are year-1 (intake) places per year.
+``places`` and ``places_change`` are year-1 (intake) places per year, at most
+:data:`MAX_PLACES` per school; ``persons`` at most :data:`MAX_PERSONS` per entry.
+
+Names and descriptions are the user's text: reports show them through :func:`markdown_text`
+(or an autoescaping template), never as markup.
 """
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +40,15 @@ NEW_KEYS = {"action", "name", "kommun_kod", "lat", "lon", "programme_group", "fi
             "status", "note"}
 CHANGE_KEYS = {"action", "skolenhetskod", "programme_group", "first_year", "places_change", "status", "note"}
 GROUPS = ("HF", "YP")
+# The largest school in the region offered 816 year-1 places (2023) and the whole region about
+# 33,000: 5,000 per school is generous for any plan and catches typos such as 1000000000.
+MAX_PLACES = 5_000
+PLACES_REASON = ("at most 5,000 year-1 places per school: the largest school in the region has about 800 and "
+                 "the whole region about 33,000")
+# Stockholm County grows by roughly 20,000–40,000 people a year in all ages.
+MAX_PERSONS = 50_000
+PERSONS_REASON = ("at most 50,000 persons aged 0–19 per entry: more than the whole county's yearly growth in all "
+                  "ages")
 STATUSES = ("planned", "decided")
 
 
@@ -55,11 +70,15 @@ def _err(path, where, msg):
     return ParameterError(f"scenario file {path}: {where}: {msg}")
 
 
-def _number(path, where, key, value, *, integer=False, minimum=None, exclusive=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
+def _number(path, where, key, value, *, integer=False, minimum=None, exclusive=False, maximum=None,
+            reason=""):
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or value in (float("inf"), float("-inf")) or (integer and not float(value).is_integer())):
         raise _err(path, where, f"{key} must be a {'whole ' if integer else ''}number, got {value!r}")
     if minimum is not None and (value < minimum or (exclusive and value == minimum)):
         raise _err(path, where, f"{key} must be {'>' if exclusive else '>='} {minimum}, got {value!r}")
+    if maximum is not None and abs(value) > maximum:
+        raise _err(path, where, f"{key} {value!r} is too large: {reason}")
     return value
 
 
@@ -92,6 +111,9 @@ def read_scenario(path, known_codes, units: pd.DataFrame | None = None,
     _keys(path, "top level", doc, TOP_KEYS)
     if not doc.get("name"):
         raise _err(path, "top level", "name is required")
+    for k in ("name", "description"):
+        if k in doc and not isinstance(doc[k], (str, int, float)):
+            raise _err(path, "top level", f"{k} must be text, got {type(doc[k]).__name__}")
     if doc.get("hypothetical", True) is not True:
         raise _err(path, "top level", "hypothetical must be true: scenarios are never source data")
     known = set(known_codes)
@@ -104,7 +126,8 @@ def read_scenario(path, known_codes, units: pd.DataFrame | None = None,
                 raise _err(path, where, f"{k} is required")
         pop_rows.append({"kommun_kod": _code(path, where, e["kommun_kod"], known),
                          "year": int(_number(path, where, "year", e["year"], integer=True, minimum=1990)),
-                         "persons": float(_number(path, where, "persons", e["persons"], minimum=0))})
+                         "persons": float(_number(path, where, "persons", e["persons"], minimum=0,
+                                                  maximum=MAX_PERSONS, reason=PERSONS_REASON))})
     school_rows = []
     for i, e in enumerate(doc.get("schools") or []):
         where = f"schools[{i}]"
@@ -128,7 +151,8 @@ def read_scenario(path, known_codes, units: pd.DataFrame | None = None,
             row["kommun_kod"] = _code(path, where, e["kommun_kod"], known)
             lat = _number(path, where, "lat", e["lat"])
             lon = _number(path, where, "lon", e["lon"])
-            row["places"] = float(_number(path, where, "places", e["places"], integer=True, minimum=0, exclusive=True))
+            row["places"] = float(_number(path, where, "places", e["places"], integer=True, minimum=0, exclusive=True,
+                                          maximum=MAX_PLACES, reason=PLACES_REASON))
             x, y = to_sweref(pd.Series([lat]), pd.Series([lon]))
             row["x"], row["y"] = float(x[0]), float(y[0])
             if inside is not None and not inside(row["x"], row["y"]):
@@ -139,8 +163,30 @@ def read_scenario(path, known_codes, units: pd.DataFrame | None = None,
             if units is not None and code not in set(units.skolenhetskod):
                 raise _err(path, where, f"skolenhetskod {code!r} is not a gymnasium unit in the region")
             row["skolenhetskod"] = code
-            row["places_change"] = float(_number(path, where, "places_change", e["places_change"], integer=True))
+            row["places_change"] = float(_number(path, where, "places_change", e["places_change"], integer=True,
+                                                 maximum=MAX_PLACES, reason=PLACES_REASON))
         school_rows.append(row)
     return Scenario(name=str(doc["name"]), description=str(doc.get("description", "")), path=str(path),
                     population=pd.DataFrame(pop_rows, columns=["kommun_kod", "year", "persons"]),
                     schools=pd.DataFrame(school_rows))
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def markdown_text(text) -> str:
+    """User text (a scenario's name or description) as inert Markdown: HTML special characters
+    escaped as entities and Markdown's own characters backslash-escaped, so ``<img onerror=…>``
+    or ``[link](javascript:…)`` display as the characters typed. Newlines become spaces only in
+    :func:`markdown_heading`; here paragraphs survive."""
+    out = html.escape(str(text), quote=True)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", out)
+
+
+def markdown_heading(meta: dict) -> str:
+    """The scenario report's heading and description (``meta``: the run data's ``meta["scenario"]``),
+    as Markdown that is safe to display."""
+    label = "Hypotetiskt scenario: " + " ".join(str(meta.get("name", "")).split())
+    desc = str(meta.get("description") or "")
+    paragraphs = [markdown_text(" ".join(p.split())) for p in re.split(r"\n\s*\n", desc) if p.strip()]
+    return "\n\n".join([f"## {markdown_text(label)}"] + paragraphs)
