@@ -121,6 +121,10 @@ def test_summarise_headline_is_the_nested_best_row():
     assert out["headline"]["malpe"]["1"] == pytest.approx(1.0)               # (4 − 2) / 2
     assert out["headline"]["bias"]["1"] == pytest.approx(0.0)                # (4 − 4) / 300
     assert out["headline"]["carry_forward_mape"]["5"] == pytest.approx(10.0)
+    assert out["headline"]["wape"]["1"] == pytest.approx(8 / 300 * 100, abs=1e-3)   # (4 + 4) / 300
+    # age 16 (a third of the band here) replaced by the outcome's: 0114 104 − 104/3 + 100/3 = 102.67
+    # (APE 2.67), 0115 196 − 196/3 + 200/3 = 197.33 (APE 1.33) -> 2.0
+    assert out["headline"]["mape_h1_if_age16_known"] == pytest.approx(2.0, abs=1e-3)
     assert out["best_vs_carry_forward_pct_lower"]["3"] == pytest.approx(70.0)
     # the best single method over all origins is reported, but labelled in-sample
     assert out["lowest_mean_mape_h1_5_in_sample"] == "ensemble"

@@ -140,3 +140,16 @@ def test_project_entrants_ignores_everything_after_the_origin(real_tables):
 def test_project_entrants_refuses_an_origin_without_grade_counts(real_tables):
     with pytest.raises(ParameterError, match="no grade counts for autumn 2030"):
         E.project_entrants(real_tables, 2030, 1)
+
+
+def test_interval_spread_and_out_of_sample_coverage():
+    errs = {2010: np.arange(1, 11) / 100, 2011: np.arange(11, 21) / 100, 2012: np.arange(21, 31) / 100,
+            2013: np.array([0.1] * 5 + [0.3] * 5)}
+    items = {o: _item(o, [300.0] * 10, 300 * np.exp(e), 300 * np.exp(e)) for o, e in errs.items()}
+    w = {h: ("growth", 0.0) for h in range(1, 10)}
+    # 30 errors 0.01 … 0.30 before 2013: np.quantile at 0.8 = 0.242
+    assert E.interval_spread(items, 2013, 2013, w)[("band16_18", 1)] == pytest.approx(0.242)
+    assert ("band16_18", 1) not in E.interval_spread(items, 2011, 2011, w)     # 10 errors: too few
+    # 2012 is scored with 0.162 (20 errors): its 0.21 … 0.30 all miss; 2013 with 0.242: 5 of 10 inside
+    cov = E.interval_coverage(items)
+    assert cov["band16_18"] == {"coverage_80": 25.0, "n": 20}

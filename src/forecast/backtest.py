@@ -406,6 +406,20 @@ def backtest_grade9(pupils: pd.DataFrame, codes, window: int = 3, horizons=range
 HEADLINE_ROW = "best"
 
 
+def _mape_if_age16_known(bt: pd.DataFrame, codes) -> float:
+    """1-year 16–18 MAPE of the headline row with its age-16 forecast replaced by the outcome's:
+    a bound on what any better entrant forecast can give at one year (the rest is the migration
+    of 17–18-year-olds). The outcome's single age 16 is split from the exact band (§1)."""
+    d = bt[(bt.method == HEADLINE_ROW) & (bt.horizon == 1)]
+    if codes is not None:
+        d = d[d.kommun_kod.isin(list(codes))]
+    d = _scorable(d, "forecast16_18", "actual16_18")
+    d = d[d.actual16.notna()]
+    if d.empty:
+        return float("nan")
+    return round(scores.error_summary(d.forecast16_18 - d.forecast16 + d.actual16, d.actual16_18)["mape"], 3)
+
+
 def summarise(hist: CohortHistory, bt: pd.DataFrame, grade9: pd.DataFrame | None = None,
               codes=ADMISSION_REGION) -> dict:
     """The figures ``benchmarks/accuracy.py --json`` prints (percent).
@@ -438,6 +452,8 @@ def summarise(hist: CohortHistory, bt: pd.DataFrame, grade9: pd.DataFrame | None
             "medape": {str(h): round(float(head.at[h, "medape"]), 3) for h in every_h if h in head.index},
             "malpe": {str(h): round(float(head.at[h, "malpe"]), 3) for h in every_h if h in head.index},
             "bias": {str(h): round(float(head.at[h, "bias"]), 3) for h in every_h if h in head.index},
+            "wape": {str(h): round(float(head.at[h, "weighted_ape"]), 3) for h in every_h if h in head.index},
+            "mape_h1_if_age16_known": _mape_if_age16_known(bt, codes),
             "n": {str(h): int(head.at[h, "n"]) for h in every_h if h in head.index},
             "carry_forward_mape": {str(h): round(float(cf[h]), 3) for h in every_h if h in cf.index},
         },

@@ -331,6 +331,7 @@ def backtest_summary(tables: dict, hist: CohortHistory, cohort_bt: pd.DataFrame,
             "scores": summarise_entrants(tab),
             "weights_by_origin": {str(int(o)): {str(int(r.horizon)): f"{r.component} {r.weight:.2f}"
                                                 for r in g.itertuples()} for o, g in nested.groupby("origin")},
+            "interval_coverage_out_of_sample": interval_coverage(items),
         }
     if "pop_lag_0" in out:
         n = out["pop_lag_0"]["scores"]["age16_18"]["nested"]
@@ -433,18 +434,51 @@ def _weights_for(tables: dict, hist: CohortHistory, lag: int, origin: int, P: in
         bt = run_backtest(hist, origins=origins, methods=("best",))
         items = entrant_backtest(tables, hist, bt, lag)
     w = choose_weights(items, origin, P)
+    spread = interval_spread(items, origin, P, w)
+    _WEIGHT_CACHE[key] = (w, spread)
+    return w, spread
+
+
+def interval_spread(items: dict, T: int, last_outcome: int, weights: dict, level: float = 0.8) -> dict:
+    """{(quantity, h): q}: the ``level`` quantile of |log(forecast / outcome)| of the combination
+    ``weights`` on the origins before ``T`` with outcomes known (≤ ``last_outcome``); the interval
+    is forecast × exp(±q). Needs at least 20 errors."""
     spread = {}
     for h in range(1, MAX_GRADE_HORIZON + 1):
         errs = {"age16": [], "band16_18": []}
         for o, it in items.items():
-            if o < origin and o + h <= P and (o + h) in it["years"]:
+            if o < T and o + h <= last_outcome and (o + h) in it["years"]:
                 d = it["years"][o + h]
-                f16, f1618 = combine(d, w[h][1], w[h][0])
+                f16, f1618 = combine(d, weights[h][1], weights[h][0])
                 for q, f, a in (("age16", f16, d["actual16"]), ("band16_18", f1618, d["actual16_18"])):
                     ok = (f > 0) & (a > 0)
                     errs[q].append(np.abs(np.log(f[ok] / a[ok])))
         for q, e in errs.items():
             if e and sum(map(len, e)) >= 20:
-                spread[(q, h)] = float(np.quantile(np.concatenate(e), 0.8))
-    _WEIGHT_CACHE[key] = (w, spread)
-    return w, spread
+                spread[(q, h)] = float(np.quantile(np.concatenate(e), level))
+    return spread
+
+
+def interval_coverage(items: dict) -> dict:
+    """Out-of-sample coverage (percent) of the 80% intervals of :func:`project_entrants` in the
+    backtest: at each origin the weights and the spread come from earlier origins only."""
+    hits = {"age16": ([], [], []), "band16_18": ([], [], [])}
+    for T, it in items.items():
+        w = choose_weights(items, T, it["P"])
+        spread = interval_spread(items, T, it["P"], w)
+        for y, d in it["years"].items():
+            h = y - T
+            f16, f1618 = combine(d, w[h][1], w[h][0])
+            for q, f, a in (("age16", f16, d["actual16"]), ("band16_18", f1618, d["actual16_18"])):
+                if (q, h) not in spread or not np.isfinite(a).all():
+                    continue
+                m = np.exp(spread[(q, h)])
+                lo, hi, act = hits[q]
+                lo.append(f / m)
+                hi.append(f * m)
+                act.append(a)
+    out = {}
+    for q, (lo, hi, act) in hits.items():
+        cat = [np.concatenate(x) if x else np.zeros(0) for x in (lo, hi, act)]
+        out[q] = {"coverage_80": round(scores.coverage(*cat), 2), "n": int(len(cat[2]))}
+    return out
