@@ -153,3 +153,15 @@ def test_interval_spread_and_out_of_sample_coverage():
     # 2012 is scored with 0.162 (20 errors): its 0.21 … 0.30 all miss; 2013 with 0.242: 5 of 10 inside
     cov = E.interval_coverage(items)
     assert cov["band16_18"] == {"coverage_80": 25.0, "n": 20}
+
+
+def test_project_entrants_first_year_adds_the_years_without_population(real_tables):
+    P = int(real_tables["cohort_history"].year.max())
+    T = P + 1                         # grade counts one autumn beyond the population
+    got = E.project_entrants(real_tables, T, 1, first_year=P + 1)
+    assert sorted(got.year.unique()) == [P + 1, P + 2]
+    base = E.project_entrants(real_tables, T, 1)
+    pd.testing.assert_frame_equal(got[got.year == P + 2].reset_index(drop=True), base)
+    assert got.attrs["population_base_year"] == P
+    with pytest.raises(ParameterError, match="first_year must be from"):
+        E.project_entrants(real_tables, T, 1, first_year=P)

@@ -137,7 +137,7 @@ def grade_entrants(G: np.ndarray, gyears: np.ndarray, origin: int, Q: np.ndarray
 
 
 def growth_corrected(central: np.ndarray, G: np.ndarray, gyears: np.ndarray, origin: int, P: int,
-                     last_horizon: int = MAX_GRADE_HORIZON) -> dict:
+                     last_horizon: int = MAX_GRADE_HORIZON, first_year: int | None = None) -> dict:
     """{year y: (entrants (K,), 16–18 (K,))}: the cohort projection from the population year ``P``,
     each cohort scaled by how much its grade counts grew after P beyond the usual progression.
 
@@ -151,7 +151,7 @@ def growth_corrected(central: np.ndarray, G: np.ndarray, gyears: np.ndarray, ori
     gi = {int(t): j for j, t in enumerate(gyears)}
     r = progression_ratios(G[:, gyears <= P]) if P in gi and gi[P] >= 1 else None
     out = {}
-    for y in range(origin + 1, origin + last_horizon + 1):
+    for y in range(origin + 1 if first_year is None else max(first_year, P + 1), origin + last_horizon + 1):
         if y - P > central.shape[1]:
             break
         vals = []
@@ -356,9 +356,14 @@ def _cut(tables: dict, origin: int) -> dict:
     return out
 
 
-def project_entrants(tables: dict, origin: int, horizon: int) -> pd.DataFrame:
+def project_entrants(tables: dict, origin: int, horizon: int, *, first_year: int | None = None) -> pd.DataFrame:
     """Entrants (16-year-olds by home municipality, 31 Dec) for origin + 1 … origin + horizon, for
     the admission region's 28 municipalities.
+
+    ``first_year`` (optional, from the last population year + 1 up to origin + 1) adds the years
+    the grade counts already cover but the population does not yet (e.g. 2023 and 2024 for
+    origin 2024 with population to 2022): the base a growth rate from the origin needs. They are
+    forecast like horizon 1 (its weights and interval).
 
     ``tables``: the processed tables (at least ``cohort_history`` and ``pupils_grundskola``;
     ``pupils_kommun`` when present). Only grade counts up to autumn ``origin`` and population up
@@ -379,14 +384,18 @@ def project_entrants(tables: dict, origin: int, horizon: int) -> pd.DataFrame:
     P = int(hist.years[-1])
     gyears, G = _grade_cube(t, codes, origin)
     Q = home_ratio(G, gyears, hist, codes)
+    first = origin + 1 if first_year is None else int(first_year)
+    if not P + 1 <= first <= origin + 1:
+        raise ParameterError(f"first_year must be from {P + 1} (after the last population year) to {origin + 1}, "
+                             f"got {first_year!r}")
     proj = project_cohorts(hist, P, horizon + origin - P)
     k = [proj.codes.index(c) for c in codes]
-    ge = grade_entrants(G, gyears, origin, Q, origin + 1)
-    gg = growth_corrected(proj.central[k], G, gyears, origin, P)
+    ge = grade_entrants(G, gyears, origin, Q, first)
+    gg = growth_corrected(proj.central[k], G, gyears, origin, P, first_year=first)
     weights, spread = _weights_for(t, hist, origin - P, origin, P)
     rows, rows_band = [], []
-    for y in range(origin + 1, origin + horizon + 1):
-        h = y - origin
+    for y in range(first, origin + horizon + 1):
+        h = max(y - origin, 1)
         d = {"cohort16": proj.central[k, y - P - 1, 16], "cohort16_18": proj.central[k, y - P - 1, 16:19].sum(axis=1)}
         if y in ge and y in gg:
             comp, w = weights.get(h, ("growth", 0.0))
