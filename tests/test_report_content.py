@@ -31,7 +31,7 @@ def test_ranked_lists_are_numbered_from_one():
 def test_swedish_number_format():
     assert labels.fmt(1234567.891, 1) == "1\u00a0234\u00a0567,9"        # no-break spaces
     assert labels.fmt(-20) == "\u221220" and labels.signed(75) == "+75" and labels.signed(0.2) == "0"
-    assert labels.pct(0.256) == "26 %"
+    assert labels.pct(0.256) == "26\u00a0%"                             # never wraps before %
     assert labels.fmt(float("nan")) == "–"
 
 

@@ -229,3 +229,82 @@ def test_every_notebook_runs_with_its_defaults_on_a_fresh_kernel(tmp_path):
         assert not any(o.get("output_type") == "error" for c in code for o in c.outputs), path.name
         if path.name != "04_traffsakerhet.ipynb":
             assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs), path.name
+
+
+def test_every_image_has_a_swedish_alt_text_and_each_report_its_workbook(run):
+    """Issue 12: alt text on every figure (Swedish, from the figure itself), and the report's
+    tables as one .xlsx beside it, linked from the report."""
+    import openpyxl
+    n_images = 0
+    for j in run.jobs:
+        html = (run.run_dir / f"{j.key}.html").read_text(encoding="utf-8")
+        imgs = re.findall(r"<img\b[^>]*>", html)
+        n_images += len(imgs)
+        for tag in imgs:
+            alt = re.search(r'alt="([^"]*)"', tag)
+            assert alt and len(alt.group(1)) > 40, (j.key, tag[:120])
+            assert "No description" not in alt.group(1) and "beskrivning saknas" not in alt.group(1), j.key
+            assert re.search(r"\b(Karta|diagram|och|över)\b|diagram", alt.group(1)), alt.group(1)
+        tables = html.count('<table class="dataframe')
+        xlsx = run.run_dir / f"{j.key}.xlsx"
+        if tables:
+            assert f'href="{j.key}.xlsx"' in html, j.key
+            wb = openpyxl.load_workbook(xlsx)
+            assert wb.sheetnames[0] == "Innehåll" and len(wb.sheetnames) == tables + 1, (j.key, wb.sheetnames)
+            assert all(len(s) <= 31 for s in wb.sheetnames)
+        else:
+            assert not xlsx.exists()
+    assert n_images >= 10
+    wb = openpyxl.load_workbook(run.run_dir / "kommun_0136.xlsx")
+    flags = [ws for ws in wb.worksheets[1:] if ws["A3"].value == "Nr"]
+    assert flags and any(isinstance(c.value, (int, float)) for c in flags[0][4])     # numbers, not text
+
+
+PRINT_PROBE = """<style>body.jp-Notebook{width:186mm !important;margin:0 !important;padding:0 !important}</style>
+<script>(function(){const page=document.body.getBoundingClientRect().right;const out=[];
+document.querySelectorAll('table').forEach(function(t){const heads=[];
+t.querySelectorAll('thead tr:first-child th').forEach(function(th){const b=th.getBoundingClientRect();
+heads.push([th.textContent.trim(), b.width>0 && b.right<=page+1]);});
+out.push({right:t.getBoundingClientRect().right, heads:heads});});
+const imgs=[...document.querySelectorAll('img')].map(function(i){return i.getBoundingClientRect().right<=page+1;});
+const pre=document.createElement('pre');pre.id='gp-probe';pre.textContent=JSON.stringify({page:page,tables:out,imgs:imgs});
+document.body.appendChild(pre);})();</script></body>"""
+
+
+def test_kommun_report_prints_on_a4_with_every_table_column(run, tmp_path):
+    """Chromium's PDF of a municipality report is A4; in the print layout (the report's @media
+    print rules on the A4 text width, 186 mm, measured in the same browser) every column of every
+    table and every figure lies inside the page, so nothing is cut or scrolled away."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: `make test` installs Debian's chromium package")
+        pytest.skip("chromium not installed (make test installs it)")
+    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
+    report = run.run_dir / "kommun_0136.html"
+    pdf = tmp_path / "kommun_0136.pdf"
+    p = subprocess.run(flags + ["--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri()],
+                       capture_output=True, text=True, timeout=120)
+    assert pdf.is_file() and pdf.stat().st_size > 50_000, p.stderr[-2000:]
+    data = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+    assert boxes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in boxes), boxes[:3]
+    assert len(boxes) >= 2                                             # pages, each A4 portrait
+    shutil.copy(pdf, run.run_dir / "print_kommun_0136.pdf")
+    html = report.read_text(encoding="utf-8").replace("@media print", "@media all")
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", PRINT_PROBE, 1), encoding="utf-8")
+    p = subprocess.run(flags + ["--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    m = re.search(r'<pre id="gp-probe">(.*?)</pre>', p.stdout, re.S)
+    assert m, p.stderr[-2000:]
+    layout = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
+                        .replace("&gt;", ">"))
+    assert layout["tables"] and layout["imgs"] and all(layout["imgs"])
+    in_html = re.findall(r'<table class="dataframe', html)
+    assert len(layout["tables"]) == len(in_html)
+    for t in layout["tables"]:
+        cut = [h for h, inside in t["heads"] if not inside]
+        assert not cut and t["right"] <= layout["page"] + 1, (cut, t)
+    heads = {h for t in layout["tables"] for h, _ in t["heads"]}
+    assert len(heads) > 5

@@ -316,15 +316,13 @@ def _execute(job_dict: dict) -> dict:
     if not disk_full and (nb is not None or out_nb.is_file()):   # a failed run renders what its kept notebook holds
         try:
             nb = nb if nb is not None else nbformat.read(out_nb, as_version=4)
-            Path(job_dict["out_html"]).write_text(render_html(nb, job_dict["title"]), encoding="utf-8")
+            xlsx = _write_xlsx(nb, job_dict)
+            Path(job_dict["out_html"]).write_text(render_html(nb, job_dict["title"], xlsx), encoding="utf-8")
         except Exception as exc:
             status, error = "failed", error or f"rendering failed: {exc}"
             disk_full = is_disk_full(exc)
     return {"key": job_dict["key"], "status": status, "error": error, "seconds": time.perf_counter() - t0,
             "kernel_reused": reused, "disk_full": disk_full}
-
-
-_EXPORTER = None
 
 
 def _running_cell(out_nb: Path) -> str:
@@ -342,19 +340,18 @@ def _running_cell(out_nb: Path) -> str:
     return f"cell {started[-1] + 1} ({c.source.splitlines()[0][:60] if c.source else ''}): "
 
 
-def render_html(nb, title: str) -> str:
-    """Self-contained HTML: no code, no prompts, no parameters cells; images are embedded."""
-    global _EXPORTER
-    from nbconvert import HTMLExporter
-    nb = nb.copy()
-    nb.cells = [c for c in nb.cells
-                if not {"parameters", "injected-parameters"} & set(c.get("metadata", {}).get("tags", []))]
-    if _EXPORTER is None:   # one per worker process: building the template costs 0.4 s
-        _EXPORTER = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                                 exclude_output_prompt=True, embed_images=True)
-    nb.metadata["title"] = title
-    body, _ = _EXPORTER.from_notebook_node(nb)
-    return body.replace('<html>', '<html lang="sv">', 1)
+def render_html(nb, title: str, xlsx: str | None = None) -> str:
+    """Self-contained HTML: no code, no prompts, no parameters cells; images are embedded with
+    Swedish alt text; screen and A4 print style; ``xlsx`` linked (see forecast.report.page)."""
+    from .report.page import render_report_html
+    return render_report_html(nb, title, xlsx)
+
+
+def _write_xlsx(nb, job_dict: dict) -> str | None:
+    """The report's tables as ``<key>.xlsx`` beside its HTML (forecast.report.excel); its name."""
+    from .report.excel import write_report_workbook
+    path = write_report_workbook(nb, Path(job_dict["out_html"]).with_suffix(".xlsx"), job_dict["title"])
+    return path.name if path else None
 
 
 def _checksums() -> dict:

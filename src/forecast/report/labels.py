@@ -1,7 +1,7 @@
 """Swedish words and numbers shared by the report's figures, tables and texts.
 
-Sources lines, programme-group and level names, and the Swedish number format (space as the
-thousands separator, comma as the decimal mark).
+Sources lines, programme-group and level names, and the Swedish number format (a no-break space
+as the thousands separator and before %, comma as the decimal mark).
 """
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ GROUP_SV = {"HF": "Högskoleförberedande", "YP": "Yrkesprogram"}
 LEVEL_SV = {"enhet": "Skolenhet", "kommun": "Kommun", "kluster": "Kluster", "programgrupp": "Programgrupp"}
 
 
+NBSP = "\u00a0"   # no-break space: a number never wraps at its thousands separator or before its %
+
+
 def fmt(x, decimals=0) -> str:
     """Swedish number format: a no-break space as thousands separator (a number never breaks
     across lines), comma as decimal mark, a real minus sign (−)."""
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "–"
-    s = f"{x:,.{decimals}f}".replace(",", "\u00a0").replace(".", ",").replace("-", "\u2212")
+    s = f"{x:,.{decimals}f}".replace(",", NBSP).replace(".", ",").replace("-", "\u2212")
     return "0" if s.lstrip("\u2212").strip("0,") == "" and decimals == 0 else s
 
 
@@ -30,7 +33,7 @@ def signed(x, decimals=0) -> str:
 
 
 def pct(x, decimals=0) -> str:
-    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{fmt(100 * x, decimals)} %"
+    return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{fmt(100 * x, decimals)}{NBSP}%"
 
 
 def _area_name(rd, area: str, level: str, unit_names=None) -> str:
