@@ -585,6 +585,7 @@ def _run_in(staging: Path, run_id: str, config, cfg: dict, only, jobs: list[Repo
         "reports": [{"key": j.key, "title": j.title, "notebook": j.notebook.name, "status": j.status,
                      "seconds": round(j.seconds, 2), "error": j.error, "kernel_reused": j.kernel_reused,
                      "html": f"{j.key}.html",
+                     "xlsx": f"{j.key}.xlsx" if (staging / f"{j.key}.xlsx").is_file() else None,
                      "executed_notebook": f"notebooks/{j.key}.ipynb"} for j in jobs],
     }
     (staging / "manifest.json").write_text(json.dumps(result.manifest, ensure_ascii=False, indent=1, default=str),
@@ -681,6 +682,7 @@ def render_index(result: RunResult, data_dir: Path) -> str:
         rows.append({
             "name": f.get("name", j.title) if j.kommun else j.title,
             "html": f"{j.key}.html" if (result.run_dir / f"{j.key}.html").is_file() else None,
+            "xlsx": f"{j.key}.xlsx" if (result.run_dir / f"{j.key}.xlsx").is_file() else None,
             "figures": {"now": fmt(f["now"]), "y5": fmt(f["y5"]), "over": f["over"], "short": f["short"],
                         "util": pct(f["util"]) if f["util"] is not None else "–"} if f else None,
             "ok": j.status == "ok", "notebook": f"notebooks/{j.key}.ipynb", "error": j.error,
