@@ -170,3 +170,35 @@ def test_a_municipality_without_schools_gets_sentences_not_errors():
     assert "Ingen" in tables.table_flag_list(rd, "overcapacity", 2030, "enhet", kommun="0187").iloc[0, 0]
     assert "inga egna gymnasieplatser" in texts.text_places_needed(rd, "kommun", "0187", 2030)
     assert tables.table_places_needed(rd, "kommun", "0187").empty
+
+
+def test_a_notebook_reuses_the_latest_run_only_when_inputs_code_and_parameters_match(tmp_path):
+    import json
+
+    from forecast.rundata import _same_run
+    (tmp_path / "meta.json").write_text(json.dumps({"input_stamp": "abc", "horizon": 10, "seed": 1}))
+    assert not _same_run(tmp_path, "abc", {"horizon": 10})                  # no backtest.json: incomplete
+    (tmp_path / "backtest.json").write_text("{}")
+    assert _same_run(tmp_path, "abc", {"horizon": 10, "seed": 1, "base_year": None})
+    assert not _same_run(tmp_path, "abd", {"horizon": 10})                  # other inputs or code
+    assert not _same_run(tmp_path, "abc", {"horizon": 5})                   # other parameters
+    assert not _same_run(tmp_path, "abc", {"origin": 2023})                 # a parameter it does not state
+    assert not _same_run(tmp_path / "missing", "abc", {})
+
+
+def test_papermill_with_a_misspelt_parameter_stops_before_any_computation(tmp_path):
+    """`papermill 10_kommun.ipynb -p kommnu 180`: an error naming the parameter, raised by the
+    cell after the parameters, before the run data are read or computed."""
+    import nbformat
+    import papermill as pm
+
+    from forecast.paths import PROJECT_ROOT
+    nb_dir = PROJECT_ROOT / "notebooks"
+    out = tmp_path / "out.ipynb"
+    with pytest.raises(pm.PapermillExecutionError, match="unknown parameter 'kommnu'"):
+        pm.execute_notebook(str(nb_dir / "10_kommun.ipynb"), str(out), parameters={"kommnu": 180},
+                            cwd=str(nb_dir), progress_bar=False, kernel_name="python3")
+    cells = nbformat.read(out, as_version=4).cells
+    load = next(c for c in cells if "get_run_data(" in c.source)
+    assert load.execution_count is None and not load.outputs          # nothing was computed
+

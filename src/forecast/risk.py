@@ -226,6 +226,12 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
         # independent school's empty places are its provider's risk
         municipal = u.owner_type.fillna("").astype(str).isin(("kommunal", "region", "planerad")).to_numpy() \
             if "owner_type" in u else np.ones(len(u), bool)
+        # each unit's own flags, once (an area counts its flagged units)
+        open_all = s["places"] > 0
+        unit_over_all = ((s["placed"] / np.maximum(s["places"], 1e-9)[None, :] < theta).mean(axis=0)
+                         >= flag_probability) & open_all
+        unit_short_all = ((s["wanted"] > s["places"][None, :] * (1 + 1e-9)).mean(axis=0)
+                          >= flag_probability) & open_all
         for level, key in keys.items():
             for k in pd.unique(key):
                 j = key == k
@@ -237,11 +243,6 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
                 empty = np.clip(s["places"][j][None, :] - s["placed"][:, j], 0, None)
                 util = placed / places
                 own = municipal[j][None, :]
-                open_ = s["places"][j] > 0
-                unit_over = ((s["placed"][:, j] / np.maximum(s["places"][j], 1e-9)[None, :] < theta).mean(axis=0)
-                             >= flag_probability) & open_
-                unit_short = ((s["wanted"][:, j] > s["places"][j][None, :] * (1 + 1e-9)).mean(axis=0)
-                              >= flag_probability) & open_
                 rows.append({
                     "year": year, "level": level, "area": k, "group": g, "places": places,
                     "demand": wanted.mean(), "demand_lo80": np.percentile(wanted, 10), "demand_hi80": np.percentile(wanted, 90),
@@ -257,8 +258,8 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
                     "cost_empty_municipal_sek": float((empty * own * unit_cost[j][None, :]).sum(axis=1).mean()),
                     "cost_empty_independent_sek": float((empty * ~own * unit_cost[j][None, :]).sum(axis=1).mean()),
                     # units within the area flagged on their own (a municipality can hold both)
-                    "units": int(open_.sum()), "units_overcapacity": int(unit_over.sum()),
-                    "units_shortage": int(unit_short.sum()),
+                    "units": int(open_all[j].sum()), "units_overcapacity": int(unit_over_all[j].sum()),
+                    "units_shortage": int(unit_short_all[j].sum()),
                 })
     df = pd.DataFrame(rows)
     df["flag_overcapacity"] = df.p_overcapacity >= flag_probability

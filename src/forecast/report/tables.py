@@ -114,7 +114,7 @@ def table_scenario_losers(base, sc, year: int, n: int = 12) -> pd.DataFrame:
     s = sc.risk[(sc.risk.level == "enhet") & (sc.risk.year == year)].set_index(["area", "group"])
     d = (s.demand - b.demand.reindex(s.index).fillna(0)).sort_values().head(n)
     u = sc.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").skola
-    return pd.DataFrame({"Skola": [u.get(a, a) for a, _ in d.index], "Programgrupp": [GROUP_SV[g] for _, g in d.index],
+    return pd.DataFrame({"Skola": [unit_name(u.get(a, a)) for a, _ in d.index], "Programgrupp": [GROUP_SV[g] for _, g in d.index],
                          "Efterfrågan, bas": b.demand.reindex(d.index).map(fmt).to_numpy(),
                          "Förändring": d.map(fmt).to_numpy()}).pipe(_numbered)
 

@@ -101,7 +101,8 @@ def text_places_needed(rd, level: str, area: str, year: int) -> str:
     """The Platsbehov answer for one area and year, both programme groups, as Markdown bullets."""
     from .tables import places_needed, latest_observed_year
     n = places_needed(rd.risk, None, latest_observed_year(rd))
-    n = n[(n.level == level) & (n.area == area) & (n.year == year)]
+    # the region (level programgrupp) is one area per group: both groups answer
+    n = n[(n.level == level) & ((n.area == area) | (level == "programgrupp")) & (n.year == year)]
     if n.empty:
         if level == "kommun":
             return (f"{rd.name(area)} har inga egna gymnasieplatser i antagningen (nationella program): kommunens "
@@ -114,7 +115,8 @@ def text_places_needed(rd, level: str, area: str, year: int) -> str:
     return "\n".join(f"- {s}" for s in lines) + (
         "\n\nEfterfrågan är de elever som väntas vilja börja i skolorna här, var de än bor; dagens platser är "
         f"platserna i den senaste antagningen ({latest_observed_year(rd)}). "
-        + MEASURE_SV["interval80"])
+        + MEASURE_SV["interval80"] + " Reserver räknas per sökt utbildning: samma elev kan stå som reserv på flera "
+        "skolor, så summan för en kommun eller hela regionen är större än antalet elever som inte kom in.")
 
 
 def text_flag_summary(rd, year: int, kommun: str | None = None) -> str:
