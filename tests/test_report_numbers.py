@@ -202,3 +202,16 @@ def test_papermill_with_a_misspelt_parameter_stops_before_any_computation(tmp_pa
     load = next(c for c in cells if "get_run_data(" in c.source)
     assert load.execution_count is None and not load.outputs          # nothing was computed
 
+
+
+def test_scenario_content_from_the_file_is_restated_as_inert_text():
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    meta = {"scenario": {"label": "<img src=x onerror=alert(1)>", "description": "<script>alert(2)</script>",
+                         "schools": [{"action": "new", "name": "<b onmouseover=alert(3)>X</b>", "kommun_kod": "0136",
+                                      "programme_group": "HF", "places": 300, "first_year": 2028}],
+                         "population": [{"kommun_kod": "0136", "year": 2027, "persons": 400,
+                                         "note": "[klick](javascript:alert(4))"}]}}
+    sc = SimpleNamespace(meta=meta, name=lambda c: "Haninge")
+    out = markdown2html_mistune(texts.text_scenario_content(sc))
+    assert "<img" not in out and "<script" not in out and "<b " not in out and 'href="javascript' not in out
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out and "300 platser" in out

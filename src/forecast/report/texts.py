@@ -55,7 +55,8 @@ def text_intake_backtest(rd) -> str:
     return (f"Återprognos av antagna per skolenhet ett år framåt ({', '.join(map(str, s['intake_years']))}): medelfel "
             f"{fmt(s['intake_mape_unit_1y'], 1)} % per enhet, {fmt(s['intake_mape_municipality_1y'], 1)} % per kommun. "
             f"Överkapacitetsflaggornas Brier-poäng {fmt(s.get('brier_overcapacity', float('nan')), 3)} mot "
-            f"{fmt(s.get('brier_base_rate', float('nan')), 3)} för basfrekvensen (lägre är bättre)."
+            f"{fmt(s.get('brier_base_rate', float('nan')), 3)} för basfrekvensen (lägre är bättre). "
+            + MEASURE_SV["brier"] + " Medelfelet är MAPE: " + MEASURE_SV["mape"]
             + (f" Fulla skolenheter fyller inte alltid sina platser: av {fmt(s['full_units_n'])} enheter som prognosen "
                f"såg som fulla hamnade {pct(s['full_units_below_theta'])} under 90 % beläggning, och simuleringen "
                "räknar med det." if s.get("full_units_n") else ""))
@@ -165,11 +166,10 @@ def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) ->
 
 
 def _esc(text) -> str:
-    """Text from a file, inert in Markdown and HTML (names and descriptions are data, never markup)."""
-    import html
-    import re
-    s = html.escape(str(text if text is not None else ""), quote=True)
-    return re.sub(r"([\\`*_\[\]#|<>!])", r"\\\1", s)
+    """Text from a file, inert in Markdown and HTML (names and descriptions are data, never markup):
+    the hardening's :func:`forecast.scenarios.markdown_text`."""
+    from ..scenarios import markdown_text
+    return markdown_text("" if text is None else text)
 
 
 def text_scenario_content(sc) -> str:
@@ -217,3 +217,8 @@ def text_method(rd) -> str:
     return (f"Metod: **{method_sv(m['method'])}** (fönster {m['window']} år, κ = {fmt(m['kappa'])}), vald genom "
             f"återprognoser. Flyttningsantagande: **{MIGRATION_SV.get(m['migration_scenario'], m['migration_scenario'])}**. "
             + MEASURE_SV["kappa"])
+
+
+def text_measures(*keys: str) -> str:
+    """The plain Swedish sentence for each measure used just above (MAPE, MALPE, Brier, κ …)."""
+    return " ".join(MEASURE_SV[k] for k in keys)
