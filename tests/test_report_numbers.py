@@ -110,7 +110,10 @@ def test_intake_record_against_the_scores_contract():
         "variant": "places_unknown", "horizon": 1, "level": ["municipality"] * 3 + ["unit_group"] * 3,
         "forecaster": ["model", "persistence", "persistence_growth"] * 2,
         "mape": [8.7, 6.3, 7.0, 24.0, 18.3, 20.0], "medape": 1.0, "wape": [7.6, 3.5, 5.0, 10.0, 12.0, 12.5],
-        "bias": [-1.0, 0.5, 0.2, 2.0, 0.1, 0.3], "n": [80, 80, 80, 500, 500, 500], "skill_wape": np.nan})
+        "bias": [-1.0, 0.5, 0.2, 2.0, 0.1, 0.3], "n": [80, 80, 80, 500, 500, 500], "skill_wape": np.nan,
+        "origin": "pooled"})
+    # the scores tables also hold one row per origin: only the pooled rows are shown
+    s = pd.concat([s, s.assign(origin=2022, wape=99.0)], ignore_index=True)
     r = tables.intake_record(s, "places_unknown", 1).set_index("level")
     assert r.loc["municipality", "best_yardstick"] == "persistence"
     assert r.loc["municipality", "skill"] == pytest.approx(1 - 7.6 / 3.5)

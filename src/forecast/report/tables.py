@@ -349,10 +349,15 @@ def table_owner_split(rd, year: int, kommun: str | None = None) -> pd.DataFrame:
 INTAKE_LEVELS = ("unit_group", "unit", "municipality", "cluster", "region")
 
 
+def _pooled(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows pooled over origins (the scores tables also hold one row per origin)."""
+    return df[df.origin.astype(str) == "pooled"] if "origin" in df else df
+
+
 def intake_record(scores: pd.DataFrame, variant: str, horizon: int) -> pd.DataFrame:
     """Per level: the model's WAPE, MAPE and bias, the best yardstick (lowest WAPE among the
     yardsticks scored on the same items) and the skill 1 − WAPE_model / WAPE_best."""
-    s = scores[(scores.variant == variant) & (scores.horizon == horizon)]
+    s = _pooled(scores[(scores.variant == variant) & (scores.horizon == horizon)])
     rows = []
     for level in [lv for lv in INTAKE_LEVELS if lv in set(s.level)]:
         d = s[s.level == level].set_index("forecaster")
@@ -391,7 +396,7 @@ def table_flag_record(rd, variant: str = "places_unknown", horizon: int = 1) -> 
     f = getattr(rd, "flag_scores", None)
     if f is None or len(f) == 0:
         return None
-    f = f[(f.variant == variant) & (f.horizon == horizon)].sort_values("brier")
+    f = _pooled(f[(f.variant == variant) & (f.horizon == horizon)]).sort_values("brier")
     return pd.DataFrame({"Prognos": f.forecaster.map(lambda v: FORECASTER_SV.get(v, v)),
                          "Brier-poäng (lägre är bättre)": f.brier.map(lambda v: fmt(v, 3)),
                          "Största kalibreringsgap": f.worst_gap.map(lambda v: fmt(v, 2)),
