@@ -47,6 +47,8 @@ def read_manual(path: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=MANUAL_COLUMNS)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, comment="#")
+    except pd.errors.EmptyDataError:
+        raise DataError("is empty (no header row); restore it from git", file=path) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot parse this CSV ({exc}); quote names that contain commas", file=path) from None
     missing = [c for c in MANUAL_COLUMNS if c not in df.columns]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError
-from .files import format_csv, replace_dir_contents, staging_dir
+from .files import format_csv, read_csv_named, read_parquet_named, replace_dir_contents, staging_dir
 from .paths import PROCESSED_DIR, RAW_DIR
 from .cohorts import build_single_age_history
 from .schemas import SCHEMAS, validate
@@ -48,13 +48,45 @@ def read_raw_table(raw_dir: Path, name: str, known_codes: set[str] | None = None
     path = Path(raw_dir) / f"{name}.csv"
     if not path.is_file():
         raise DataError("extract missing; run `forecast ingest` (or `make data`)", file=path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError("is not UTF-8", file=path) from None
-    except pd.errors.ParserError as exc:
-        raise DataError(f"cannot parse this CSV ({exc})", file=path) from None
+    df = read_csv_named(path, dtype=str, keep_default_na=False, encoding="utf-8")
     return validate(df, SCHEMAS[name], source=path, known_codes=known_codes)
+
+
+def check_register(t: dict[str, pd.DataFrame], raw_dir: Path) -> None:
+    """The municipality register (municipalities.csv) against the publishers' own lists: every
+    code has Kolada population and SCB totals (and nothing else has), its county is one of SCB's
+    counties, and the admission region's rows are exactly the boundary file's municipalities."""
+    muni = t["municipalities"]
+    path = Path(raw_dir) / "municipalities.csv"
+    codes = set(muni.kommun_kod)
+    for table, publisher in (("population_bands", "Kolada"), ("municipal_totals", "SCB")):
+        if table not in t:
+            continue
+        theirs = set(t[table].kommun_kod)
+        extra, missing = sorted(codes - theirs), sorted(theirs - codes)
+        if extra:
+            raise DataError(f"municipality code(s) not in {publisher}'s list ({table}.csv has no rows for them): "
+                            "not a Swedish municipality", file=path, column="kommun_kod", examples=extra)
+        if missing:
+            raise DataError(f"{publisher}'s list ({table}.csv) has municipality code(s) the register lacks",
+                            file=path, column="kommun_kod", examples=missing)
+    wrong_lan = muni[muni.lan_kod != muni.kommun_kod.str[:2]]
+    if len(wrong_lan):
+        raise DataError("lan_kod is not the first two digits of kommun_kod", file=path, column="lan_kod",
+                        examples=wrong_lan[["kommun_kod", "lan_kod"]].to_dict("records"))
+    if "county_population" in t:
+        counties = set(t["county_population"].lan_kod)
+        bad = muni[~muni.lan_kod.isin(counties)]
+        if len(bad):
+            raise DataError(f"county not among SCB's {len(counties)} counties (county_population.csv)",
+                            file=path, column="lan_kod", examples=bad[["kommun_kod", "lan_kod"]].to_dict("records"))
+    if "region_boundaries" in t:
+        inside = set(muni[muni.in_admission_region].kommun_kod)
+        drawn = set(t["region_boundaries"].kommun_kod)
+        if inside != drawn:
+            raise DataError("in_admission_region disagrees with the boundary file (region_boundaries.csv): "
+                            f"only in the register {sorted(inside - drawn)}, only in the boundaries "
+                            f"{sorted(drawn - inside)}", file=path, column="in_admission_region")
 
 
 def control_totals(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -93,6 +125,7 @@ def build_processed(raw_dir: Path = RAW_DIR, out_dir: Path = PROCESSED_DIR) -> B
     tables = {"municipalities": muni}
     for name in TABLES[1:]:
         tables[name] = read_raw_table(raw_dir, name, known)
+    check_register(tables, raw_dir)
     checks = control_totals(tables)
     history = build_single_age_history(tables["population_bands"], tables["population_single_age"],
                                        tables["pupils_grundskola"], muni.kommun_kod,
@@ -124,7 +157,7 @@ def load_table(name: str, processed_dir: Path = PROCESSED_DIR) -> pd.DataFrame:
     path = Path(processed_dir) / f"{name}.parquet"
     if not path.is_file():
         raise DataError("processed table missing; run `make data`", file=path)
-    return pd.read_parquet(path)
+    return read_parquet_named(path, "rebuild data/processed with `make data`")
 
 
 def load_cohort_history(processed_dir: Path = PROCESSED_DIR):

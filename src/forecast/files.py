@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -134,5 +135,42 @@ def read_csv_named(path: Path, **kwargs) -> pd.DataFrame:
                         file=path) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"is not UTF-8 (byte {exc.start}); re-export it as UTF-8", file=path) from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"cannot parse this CSV ({str(exc).strip()})", file=path) from None
+
+
+
+def read_json_named(path: Path):
+    """A JSON file; missing, empty, not UTF-8 or not JSON is a :class:`DataError` naming it."""
+    text = read_text_utf8(Path(path))
+    if not text.strip():
+        raise DataError("is empty; restore it or rebuild it", file=path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"is not valid JSON ({exc})", file=path) from None
+
+
+def read_parquet_named(path: Path, what: str = "rebuild it (make data)") -> pd.DataFrame:
+    """A Parquet file; missing, empty or corrupt is a :class:`DataError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file missing; {what}", file=path)
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:      # pyarrow raises ArrowInvalid, OSError or ValueError for a bad file
+        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise DataError(f"is empty or not a readable Parquet file ({msg}); {what}", file=path) from None
+
+
+def read_csv_text(text: str, path: Path, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` on text already read from ``path``, failures naming ``path``."""
+    if not text.strip():
+        raise DataError("is empty (no header row); restore it or re-export it from the publisher", file=path)
+    try:
+        return pd.read_csv(io.StringIO(text), **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataError("is empty (no header row); restore it or re-export it from the publisher",
+                        file=path) from None
     except pd.errors.ParserError as exc:
         raise DataError(f"cannot parse this CSV ({str(exc).strip()})", file=path) from None

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import catalogue, crosswalk, regions, scb_api
 from .errors import DataError
-from .files import format_csv, replace_dir_contents, sha256_file, staging_dir
+from .files import format_csv, read_csv_named, replace_dir_contents, sha256_file, staging_dir
 from .paths import MANUAL_DIR, RAW_DIR
 from .schemas import validate
 from .sources import gymnasieantagningen, kolada, scb, skolverket
@@ -76,8 +76,9 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
     if missing_region:
         raise DataError("admission-region municipalities missing from the boundary file",
                         file=sources / "geo/kommun.parquet", column="kommun_kod", examples=sorted(missing_region))
+    kolada.check_register(known, kolada.entities_file(sources))
     clusters_path = manual_dir / "clusters.csv"
-    clusters = pd.read_csv(clusters_path, dtype=str, keep_default_na=False)
+    clusters = read_csv_named(clusters_path, dtype=str, keep_default_na=False)
     bad = clusters[~clusters.kommun_kod.isin(region)]
     if len(bad):
         raise DataError("cluster file names a municipality outside the admission region",
@@ -109,11 +110,11 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
     report += notes
 
     # Compulsory-school pupils ------------------------------------------------------------
-    units = pd.concat([skolverket.read_pupils_units(p, known, region)
-                       for p in _need(sources, "pupils_units")], ignore_index=True)
+    units = _one_file_per_year([(p, skolverket.read_pupils_units(p, known, region))
+                                for p in _need(sources, "pupils_units")], "school_year")
     t["pupils_grundskola"] = units
-    kom = pd.concat([skolverket.read_pupils_kommun(p, known) for p in _need(sources, "pupils_kommun")],
-                    ignore_index=True)
+    kom = _one_file_per_year([(p, skolverket.read_pupils_kommun(p, known)) for p in _need(sources, "pupils_kommun")],
+                             "school_year")
     t["pupils_kommun"] = kom
     report += _crosscheck_pupils(units, kom)
 
@@ -147,8 +148,10 @@ def build_tables(sources: Path, manual_dir: Path = MANUAL_DIR) -> IngestResult:
     t["grade9_schools"] = g9
 
     # Admissions, leavers, staff, costs ----------------------------------------------------
-    adm_parts = [gymnasieantagningen.read_admissions(p, region_names) for p in _need(sources, "admissions")]
+    adm_files = _need(sources, "admissions")
+    adm_parts = [gymnasieantagningen.read_admissions(p, region_names) for p in adm_files]
     report += [n for part in adm_parts for n in part.attrs.get("notes", [])]
+    _one_file_per_year(list(zip(adm_files, adm_parts)), "year", ignore=("row_in_file",))
     adm = pd.concat(adm_parts, ignore_index=True)
     t["admissions"] = adm
     leavers = pd.concat([skolverket.read_leavers(p, known, region) for p in _need(sources, "leavers")],
@@ -238,6 +241,30 @@ def fill_owner_type(adm: pd.DataFrame, cw: pd.DataFrame, owners: pd.Series) -> t
                      f"{n_name} from the school's earlier admission files, {len(left)} unknown"
                      + (f" ({', '.join(sorted(set(left.skola)))[:300]})" if len(left) else ""))
     return adm, notes
+
+
+def _one_file_per_year(parts: list[tuple[Path, pd.DataFrame]], year_col: str, ignore=()) -> pd.DataFrame:
+    """Yearly files of one family, concatenated; refused when two files hold the same year, or the
+    same figures under different years (a copied file), naming the source files."""
+    seen_year: dict[int, Path] = {}
+    seen_body: dict[int, tuple[Path, int]] = {}
+    for path, df in parts:
+        years = sorted(int(y) for y in df[year_col].dropna().unique())
+        for y in years:
+            if y in seen_year:
+                raise DataError(f"holds {year_col} {y}, which {seen_year[y].name} holds too: one file per year",
+                                file=path, column=year_col)
+            seen_year[y] = path
+        body = df.drop(columns=[year_col, *[c for c in ignore if c in df.columns]])
+        if len(body):
+            digest = int(pd.util.hash_pandas_object(body.astype("string"), index=False).sum())
+            if digest in seen_body:
+                other, oy = seen_body[digest]
+                raise DataError(f"has the same figures, row for row, as {other.name} ({year_col} {oy}) under "
+                                f"{year_col} {years[0] if years else '?'}: a copy of another year's file? Use the "
+                                "publisher's file for that year", file=path)
+            seen_body[digest] = (path, years[0] if years else None)
+    return pd.concat([df for _, df in parts], ignore_index=True)
 
 
 def _unit_universe(gy: pd.DataFrame, leavers: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .files import read_json_named, read_parquet_named
 from .paths import OBSERVED_FLOWS, PROCESSED_DIR, PROJECT_ROOT
 from .regions import ADMISSION_REGION
 
@@ -281,9 +282,10 @@ def load_run_data(data_dir) -> RunData:
                              "(leave data_dir empty to compute one)")
     if not (p / "backtest.json").is_file():
         raise ParameterError(f"data_dir {p} has no backtest.json: an incomplete run-data folder")
-    meta = json.loads((p / "meta.json").read_text(encoding="utf-8"))
-    meta |= json.loads((p / "backtest.json").read_text(encoding="utf-8"))
-    frames = {n: pd.read_parquet(p / f"{n}.parquet") for n in FILES}
+    redo = "delete the folder and compute it again"      # an empty or corrupt file names itself
+    meta = read_json_named(p / "meta.json")
+    meta |= read_json_named(p / "backtest.json")
+    frames = {n: read_parquet_named(p / f"{n}.parquet", redo) for n in FILES}
     return RunData(p, meta, **frames)
 
 

@@ -39,6 +39,7 @@ def read_admissions(path: Path, region_names: dict[str, str]) -> pd.DataFrame:
         with pd.ExcelFile(path) as xl:
             sheet = "Samverkansområdet" if "Samverkansområdet" in xl.sheet_names else xl.sheet_names[0]
             df = pd.read_excel(xl, sheet_name=sheet, dtype=str, keep_default_na=False)
+            saved = getattr(getattr(getattr(xl, "book", None), "properties", None), "modified", None)
     except FileNotFoundError:
         raise DataError("required source file is missing", file=path) from None
     except Exception as exc:
@@ -53,6 +54,14 @@ def read_admissions(path: Path, region_names: dict[str, str]) -> pd.DataFrame:
     file_year = year_from_name(path)
     ycol = next((c for c in YEAR_ALIASES if c in df.columns), None)
     if ycol is None:
+        # No year column: the workbook's own "last saved" date is the content's cue. Final
+        # admission results are published in June of their year, so a file saved before that
+        # year began holds an earlier year's results whatever its name says.
+        if saved is not None and saved.year < file_year:
+            raise DataError(f"the file name says {file_year}, but the workbook was last saved on {saved:%Y-%m-%d}, "
+                            f"before the {file_year} results existed; it has no year column to tell otherwise: "
+                            "it looks like another year's file renamed; use the publisher's file for that year",
+                            file=path)
         year = pd.Series(file_year, index=df.index)
     else:
         year = pd.to_numeric(df[ycol], errors="coerce")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from ..files import read_csv_named
 from ._common import require_columns
 
 KPIS = {
@@ -36,12 +37,15 @@ def gender_file(sources: Path, kpi: str) -> Path:
     return sources / "kolada" / f"ddf--datapoints--{kpi}--by--geo--gender--year.csv"
 
 
-def _read_kpi(path: Path, kpi: str, gender: bool = False) -> pd.DataFrame:
+def _read_kpi(path: Path, kpi: str, gender: bool = False, municipality_codes: set[str] | None = None
+              ) -> pd.DataFrame:
     if not path.is_file():
         raise DataError("required source file is missing", file=path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv_named(path, dtype=str, keep_default_na=False)
     cols = ["geo", "year", kpi] + (["gender"] if gender else [])
     require_columns(df, cols, path)
+    if municipality_codes is not None:
+        check_geo_codes(df["geo"], path, municipality_codes)
     value = pd.to_numeric(df[kpi], errors="coerce")
     bad = value.isna() | (value < 0) | (value != value.round())
     if bad.any():
@@ -58,13 +62,42 @@ def _read_kpi(path: Path, kpi: str, gender: bool = False) -> pd.DataFrame:
     return out
 
 
+def check_geo_codes(geo: pd.Series, path: Path, municipality_codes: set[str]) -> None:
+    """Kolada's ``geo``: ``0`` (Sweden), a 2-digit county or a 4-digit municipality of the register.
+    Anything else (a 4-digit code the register does not know, text) is refused, not dropped."""
+    g = geo.astype(str).str.strip()
+    shape = g.str.fullmatch(r"\d|\d{2}|\d{4}")
+    bad = ~shape | (g.str.len() == 4) & ~g.isin(municipality_codes)
+    if bad.any():
+        raise DataError("unknown municipality code: not in the municipality register (the boundary file "
+                        "geo/kommun.parquet); Kolada geo codes are 0, a county (2 digits) or a municipality",
+                        file=path, column="geo", examples=sorted(set(g[bad]))[:5])
+
+
+def check_register(register_codes: set[str], entities: Path) -> None:
+    """The register (from the boundary file) against Kolada's own municipality list, when present."""
+    if not entities.is_file():
+        return
+    df = read_csv_named(entities, dtype=str, keep_default_na=False)
+    require_columns(df, ["kommun"], entities)
+    theirs = set(df["kommun"].str.strip())
+    if theirs != set(register_codes):
+        raise DataError("the municipality register (boundary file geo/kommun.parquet) and Kolada's list "
+                        f"disagree: only in the boundaries {sorted(set(register_codes) - theirs)[:5]}, only in "
+                        f"Kolada {sorted(theirs - set(register_codes))[:5]}", file=entities, column="kommun")
+
+
+def entities_file(sources: Path) -> Path:
+    return sources / "kolada" / "ddf--entities--geo--kommun.csv"
+
+
 def read_population_bands(sources: Path, municipality_codes: set[str]) -> pd.DataFrame:
     """Population by municipality × year × age band, incl. exact derived bands from 1999."""
     frames = []
     for kpi, band in KPIS.items():
-        df = _read_kpi(kpi_files(sources)[kpi], kpi)
+        df = _read_kpi(kpi_files(sources)[kpi], kpi, municipality_codes=municipality_codes)
         for bad_year in BAD_TOTAL_YEARS.get(kpi, ()):
-            g = _read_kpi(gender_file(sources, kpi), kpi, gender=True)
+            g = _read_kpi(gender_file(sources, kpi), kpi, gender=True, municipality_codes=municipality_codes)
             g = g[g.year == bad_year].groupby(["geo", "year"], as_index=False)["population"].sum()
             df = pd.concat([df[df.year != bad_year], g], ignore_index=True)
         df = df[df.geo.isin(municipality_codes)]

@@ -1,14 +1,13 @@
 """SCB population files: single ages 2019, county series 1968–2015, municipal totals."""
 from __future__ import annotations
 
-import io
 import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import DataError
-from ..files import read_text_utf8
+from ..files import read_csv_named, read_csv_text, read_text_utf8
 from ._common import require_columns
 
 SEX_EN = {"Females": "kvinnor", "Males": "män"}
@@ -34,7 +33,7 @@ def read_single_age_2019(path: Path, municipalities: pd.DataFrame) -> pd.DataFra
     """SCB_alderkon.csv: municipality name × age × sex, column X<year>."""
     if not path.is_file():
         raise DataError("required source file is missing", file=path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    df = read_csv_named(path, dtype=str, keep_default_na=False, encoding="utf-8")
     require_columns(df, ["region", "ålder", "kön"], path)
     year_cols = [c for c in df.columns if c.startswith("X") and c[1:].isdigit()]
     if len(year_cols) != 1:
@@ -72,7 +71,7 @@ def read_county_series(path: Path, counties: pd.DataFrame, value: str, age_col: 
     """The *_long.csv conversions of StatisticsNZ's demdata arrays (county × age × sex × year)."""
     if not path.is_file():
         raise DataError("required source file is missing", file=path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv_named(path, dtype=str, keep_default_na=False)
     require_columns(df, ["region", "year", "sex", "age", "count"], path)
     codes = _county_codes(counties)
     lan = df["region"].map(codes)
@@ -107,7 +106,7 @@ def read_municipal_totals(be_path: Path, fm_path: Path, municipalities: pd.DataF
     Returns the table and a list of notes (disagreements between the two files).
     """
     be_text = read_text_utf8(be_path)
-    be = pd.read_csv(io.StringIO(be_text), dtype=str, keep_default_na=False)
+    be = read_csv_text(be_text, be_path, dtype=str, keep_default_na=False)
     require_columns(be, ["kommun"], be_path)
     years = [c for c in be.columns if c.isdigit()]
     if not years:
@@ -119,7 +118,7 @@ def read_municipal_totals(be_path: Path, fm_path: Path, municipalities: pd.DataF
     be_long["source"] = "BE0101N1"
 
     fm_text = read_text_utf8(fm_path)
-    fm = pd.read_csv(io.StringIO(fm_text), sep=";", dtype=str, keep_default_na=False)
+    fm = read_csv_text(fm_text, fm_path, sep=";", dtype=str, keep_default_na=False)
     require_columns(fm, ["k_ID", "kommun"], fm_path)
     fyears = [c for c in fm.columns if c.startswith("ar_")]
     if not fyears:

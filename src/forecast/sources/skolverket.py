@@ -29,16 +29,32 @@ def owner_type(raw: pd.Series, path: Path, column: str) -> pd.Series:
     return mapped
 
 
+def year_in_name(path: Path) -> int | None:
+    """The year a publisher's file name carries ('… 2023 Skolenhet.csv', '… 2020 Kommun.csv')."""
+    m = re.search(r"(\d{4})\s+(?:Skolenhet|Kommun)\b", path.name) or re.search(r"(\d{4})", path.name)
+    return int(m.group(1)) if m else None
+
+
+def check_name_year(path: Path, header_year: int, header_line: str, name_year: int | None = None) -> int:
+    """The header's year; a file whose name says another year is refused (a renamed copy)."""
+    name_year = year_in_name(path) if name_year is None else name_year
+    if name_year is not None and name_year != header_year:
+        raise DataError(f"the file name says {name_year} but its header line says {header_line!r}: a renamed "
+                        "copy of another year's file? Use the publisher's file for that year", file=path)
+    return header_year
+
+
 def school_year_of(path: Path, text_head: str | None = None) -> int:
-    """Autumn year of a Skolverket export: from 'Valt läsår: 2009/10' if present, else the name."""
+    """Autumn year of a Skolverket export: from 'Valt läsår: 2009/10' if present, else the name.
+    When both are present they must agree."""
     if text_head:
         m = re.search(r"Valt läsår:\s*(\d{4})/\d{2}", text_head)
         if m:
-            return int(m.group(1))
-    m = re.search(r"(\d{4})", path.name)
-    if not m:
+            return check_name_year(path, int(m.group(1)), m.group(0))
+    year = year_in_name(path)
+    if year is None:
         raise DataError("cannot tell the school year from the file name or its preamble", file=path)
-    return int(m.group(1))
+    return year
 
 
 def _check_codes(codes: pd.Series, path: Path, column: str, known: set[str]) -> None:
@@ -120,7 +136,7 @@ def read_costs(path: Path, known_codes: set[str], keep_codes: set[str]) -> pd.Da
     df = read_delimited_with_preamble(path, "Kommun")
     require_columns(df, ["Kommun", "Kommun-kod"] + list(COST_COLUMNS), path)
     m = re.search(r"Valt år:\s*(\d{4})", read_text_utf8(path)[:400])
-    year = int(m.group(1)) if m else school_year_of(path)
+    year = check_name_year(path, int(m.group(1)), m.group(0)) if m else school_year_of(path)
     df = df[df["Kommun-kod"].str.strip() != ""].copy()
     if "Läns-kod" in df.columns:
         # Municipal associations (kommunalförbund, codes 3xxx) have no county: not municipalities.
@@ -160,6 +176,15 @@ def _read_xlsx_sheet(path: Path, sheet, first_header: str = "Skola", book=None) 
                   for i, c in enumerate(raw.iloc[h])]
     df = df[df.iloc[:, 0].notna()]
     return df.fillna("")
+
+
+def _read_xlsx_head(book, sheet) -> str:
+    """The first rows of a sheet as one string (for the 'Valt läsår' preamble)."""
+    try:
+        head = pd.read_excel(book, sheet_name=sheet, header=None, nrows=6, dtype=str)
+    except Exception:
+        return ""
+    return " ".join(head.fillna("").astype(str).values.ravel())
 
 
 # The per-programme sheets carry (truncated) programme names; map them to programme codes.
@@ -203,6 +228,10 @@ def read_leavers(path: Path, known_codes: set[str], keep_codes: set[str]) -> pd.
         raise DataError("cannot tell the year from the file name ('… YYYY Skolenhet.xlsx')", file=path)
     school_year = int(m.group(1)) - 1
     frames = []
+    head = _read_xlsx_head(book, sheets[0]) if sheets else ""
+    h = re.search(r"Valt läsår:\s*(\d{4})/\d{2}", head)
+    if h:   # the file of year Y holds läsår (Y-1)/Y
+        check_name_year(path, int(h.group(1)) + 1, h.group(0), name_year=school_year + 1)
     for sheet in sheets:
         prog = programme_of_sheet(sheet)
         if prog is None:
@@ -240,8 +269,8 @@ def read_staff(path: Path, known_codes: set[str], keep_codes: set[str]) -> pd.Da
     require_columns(df, ["Skola", "Skol-enhetskod", "Kommun-kod", "Typ av huvudman"] + list(STAFF_COLUMNS), path)
     text = " ".join(pd.read_excel(path, sheet_name=0, header=None, nrows=6, dtype=str)
                     .fillna("").astype(str).values.ravel())
-    m = re.search(r"Valt läsår:\s*(\d{4})/", text)
-    year = int(m.group(1)) if m else school_year_of(path)
+    m = re.search(r"Valt läsår:\s*(\d{4})/\d{2}", text)
+    year = check_name_year(path, int(m.group(1)), m.group(0)) if m else school_year_of(path)
     code = df["Kommun-kod"].str.strip().str.zfill(4)
     _check_codes(code, path, "Kommun-kod", known_codes)
     df = df[code.isin(keep_codes)]
