@@ -29,11 +29,11 @@ from .data import load_table
 from .errors import ParameterError
 from .paths import OBSERVED_FLOWS, PROCESSED_DIR, PROJECT_ROOT
 from .projection import CohortHistory, Projection, project_cohorts
-from .risk import RegionModel, age16_by_year, apply_scenario, backtest_intake, build_region_model, run_risk
+from .risk import RegionModel, age16_by_year, apply_scenario, build_region_model, run_risk
 from .scenarios import Scenario, read_scenario
 
 TABLES = ("municipalities", "cohort_history", "admissions", "school_crosswalk", "gymnasium_units",
-          "grade9_schools", "region_boundaries", "gymnasium_costs", "pupils_grundskola")
+          "grade9_schools", "region_boundaries", "gymnasium_costs", "pupils_grundskola", "pupils_kommun")
 
 
 @dataclass
@@ -55,9 +55,18 @@ class Chain:
         O = np.array([float(a[(c, year)]) for c in self.region.codes])
         return O * self.region.transition.rate[group]
 
+    @property
+    def origin(self) -> int:
+        return int(self.intake_backtest["origin"])
+
+    @property
+    def forecast_years(self) -> list[int]:
+        """L + 1 … L + horizon: the years shown as forecasts (years up to L are observed)."""
+        return [int(y) for y in self.projection.years if y > self.origin]
+
     def risk(self, years=None, n_paths: int = 1000, seed: int = 1, theta: float = 0.9,
              flag_probability: float = 0.5) -> pd.DataFrame:
-        years = list(self.projection.years) if years is None else list(years)
+        years = self.forecast_years if years is None else [int(y) for y in years if y > self.origin]
         return run_risk(self.region, self.projection, years, n_paths, np.random.default_rng(seed), theta,
                         flag_probability)
 
@@ -90,39 +99,111 @@ def load_scenario(scenario_file: str, tables: dict, base_year: int, horizon: int
 
 
 
+def resolve_origin(tables: dict, origin: int | None) -> tuple[int, list[str]]:
+    """The admission year forecasts start from (default: the latest in the data) and notes on
+    sibling data a run lacks. An origin outside the admission years is an error naming them."""
+    adm_years = sorted(int(y) for y in tables["admissions"].year.unique())
+    latest = adm_years[-1]
+    if origin is None:
+        origin = latest
+    if isinstance(origin, bool) or not isinstance(origin, (int, np.integer)):
+        raise ParameterError(f"origin must be an admission year (an integer), got {origin!r}")
+    origin = int(origin)
+    if origin > latest:
+        raise ParameterError(f"origin {origin} is after the latest admission data ({latest}); forecasts can start "
+                             f"from {adm_years[0]}–{latest} (default: {latest})")
+    if origin < adm_years[0]:
+        raise ParameterError(f"origin {origin} is before the earliest admission data ({adm_years[0]}); forecasts "
+                             f"can start from {adm_years[0]}–{latest} (default: {latest})")
+    notes = []
+    pk = tables.get("pupils_kommun")
+    if pk is not None and len(pk):
+        last_grades = int(pk.school_year.max())
+        if last_grades < origin:
+            notes.append(f"grade counts for autumn {origin} are missing (latest: autumn {last_grades}); the "
+                         f"entrants of {origin + 1} come from the cohort projection alone")
+        elif last_grades > latest:
+            notes.append(f"grade counts for autumn {last_grades} have no admission file for {last_grades} beside "
+                         f"them; forecasts start from the admissions of {latest}")
+    return origin, notes
+
+
 def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "best", scenario: str = "main",
                 scenario_file: str | None = None, processed_dir: Path = PROCESSED_DIR,
-                observed_flows: str | None = None) -> Chain:
-    """Everything a report needs, from the processed tables. ``scenario``: low/main/high migration;
+                observed_flows: str | None = None, origin: int | None = None) -> Chain:
+    """Everything a report needs, from the processed tables.
+
+    Each component starts from its own latest data: the admissions of ``origin`` (default: the
+    latest admission year L; forecast years are L + 1 … L + ``horizon``, years up to L are
+    observed), the population of ``base_year`` (default: the latest 31 December up to the
+    origin; the cohort projection runs on to L + horizon). ``scenario``: low/main/high migration;
     ``scenario_file``: a hypothetical scenario (scenarios/*.yml), relative to the project root,
     applied to the baseline chain by :func:`with_scenario`; ``observed_flows``: a CSV of observed
     home → unit flows (default: data/raw/observed_flows.csv when a user has put one there); the
     flow model is then fitted to it and reports say so."""
     tables = {n: load_table(n, processed_dir) for n in TABLES}
+    origin, notes = resolve_origin(tables, origin)
     history = CohortHistory.from_frame(tables["cohort_history"])
-    base_year = int(history.years[-1]) if base_year is None else base_year
+    pop_years = [int(y) for y in history.years if y <= origin]
+    base_year = (pop_years[-1] if pop_years else int(history.years[-1])) if not base_year else int(base_year)
+    proj_horizon = origin + horizon - base_year
     # A scenario file is read before anything is computed: its errors come first.
-    sc = load_scenario(scenario_file, tables, base_year, horizon) if scenario_file else None
-    proj = project_cohorts(history, base_year, horizon, method, scenario)
+    sc = load_scenario(scenario_file, tables, origin, horizon) if scenario_file else None
+    proj = project_cohorts(history, base_year, proj_horizon, method, scenario)
     age16 = _age16(tables, proj)
-    # The flow model is fitted to the latest admission year with 16-year-olds known or projected.
-    adm_years = sorted(tables["admissions"].year.unique())
-    if base_year + 1 < adm_years[0]:
-        raise ParameterError(f"base_year {base_year} is before the admission data ({adm_years[0]}–"
-                             f"{adm_years[-1]}); the capacity chain needs base_year >= {adm_years[0] - 1}")
-    fit_year = max(y for y in adm_years if y <= base_year + 1)
-    intake_bt = backtest_intake(tables, age16, years=[y for y in adm_years[1:] if y <= fit_year])
+    # The flow model is anchored on the admissions of the origin: its attractiveness reproduces
+    # each unit's intake that year, and moves with the 16-year-olds of each home municipality.
+    params, resid_sd = _intake_settings(tables, origin)
     obs_path = Path(observed_flows) if observed_flows else (OBSERVED_FLOWS if OBSERVED_FLOWS.is_file() else None)
     observed = None
     if obs_path is not None:
         if not obs_path.is_file():
             raise ParameterError(f"observed flows file {obs_path} does not exist")
         observed = pd.read_csv(obs_path, dtype=str, keep_default_na=False, encoding="utf-8")
-    region = build_region_model(tables, age16, year=fit_year, choice_sd=intake_bt["choice_sd"], observed=observed,
+    region = build_region_model(tables, age16, year=origin, choice_sd=resid_sd, observed=observed,
                                 observed_source=str(obs_path))
-    region = replace(region, fill_shortfall=intake_bt["fill_shortfall"])
-    base = Chain(tables, history, proj, age16, region, None, intake_bt)
+    # Students a full unit cannot take look for a place at units with room (full spill) in the
+    # simulated paths: the choice noise moves students between units and must not lose them. The
+    # fill shortfall of full units (A21) is retired: entrants = placed + not placed (A24).
+    region = replace(region, spill=1.0, fill_shortfall=np.zeros(0))
+    region = _apply_intake_params(region, tables, params, origin)
+    intake_info = {"origin": origin, "params": params, "choice_sd": resid_sd, "notes": notes}
+    base = Chain(tables, history, proj, age16, region, None, intake_info)
     return with_scenario(base, sc) if sc is not None else base
+
+
+def _apply_intake_params(region: RegionModel, tables: dict, params, origin: int) -> RegionModel:
+    """The intake model's demand signals as attractiveness factors of the fitted units: last
+    year's change carried on or reverted (φ) and the reserve pull of full units (α)."""
+    from . import intake
+    if not params.phi and not params.alpha:
+        return region
+    panel, _ = intake.inputs_from_tables(tables)
+    now = panel[panel.year == origin].set_index(["skolenhetskod", "group"])
+    before = panel[panel.year == origin - 1].set_index(["skolenhetskod", "group"]).admitted.reindex(now.index)
+    A = now.admitted
+    factor = pd.Series(1.0, index=now.index)
+    ok = (before > 0) & (A > 0)
+    factor[ok] = np.clip(A[ok] / before[ok], 0.5, 2.0) ** params.phi
+    pull = np.divide(params.alpha * np.minimum(now.reserves, A) * now.full, A, out=np.zeros(len(A)), where=A > 0)
+    factor = factor * (1 + pull)
+    models = dict(region.models)
+    for g, m in models.items():
+        f = np.array([float(factor.get((u, g), 1.0)) for u in m.units.skolenhetskod])
+        models[g] = replace(m, W=m.W * f)
+    return replace(region, models=models)
+
+
+def _intake_settings(tables: dict, origin: int):
+    """The intake model's settings chosen on the outcomes known at the origin (nested, as in the
+    backtest; forecast.intake) and the spread of its one-year unit errors (choice noise, A14)."""
+    from . import intake
+    panel, grades = intake.inputs_from_tables(tables)
+    if int(grades.school_year.max()) < origin:
+        return intake.DEFAULT, 0.0
+    fc = intake.forecast(panel, grades, origin, horizons=(1,))
+    sd = fc.attrs["error_sd"]
+    return fc.attrs["params"], sd
 
 
 def _age16(tables: dict, proj: Projection) -> pd.DataFrame:
@@ -138,7 +219,8 @@ def with_scenario(base: Chain, scenario: Scenario | str) -> Chain:
     was fitted to observed data (flow model, β, intake backtest) stays the baseline's: the
     scenario changes only what it declares (assumption A20)."""
     p = base.projection
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, base.tables, p.base_year, p.horizon)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, base.tables, base.origin,
+                                                                      p.base_year + p.horizon - base.origin)
     proj, age16 = p, base.age16
     if len(sc.population):
         proj = project_cohorts(base.history, p.base_year, p.horizon, p.method, p.scenario, adjustments=sc.population,

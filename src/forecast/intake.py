@@ -637,10 +637,22 @@ def forecast(panel: pd.DataFrame, grades: pd.DataFrame, origin: int, horizons, v
         pl = None
         if places is not None:
             pl = places[places.year == origin + h]
+        if h == min(horizons) and len(earlier):
+            # size-weighted spread of the log errors of units that admitted students in both
+            # years (closures and openings are not choice noise; tiny units would dominate)
+            r = earlier[(earlier.admitted_origin > 0) & (earlier.actual > 0) & (earlier.predicted > 0)]
+            resid = np.log(r.actual.to_numpy() / r.predicted.to_numpy())
+            w = r.admitted_origin.to_numpy(float)
+            mean = np.average(resid, weights=w)
+            out_sd = float(np.sqrt(np.average((resid - mean) ** 2, weights=w)))
+        elif h == min(horizons):
+            out_sd = 0.0
         fc = forecast_year(panel, origin, origin + h, growth[origin], best, pl, new_fill[origin])
         fc["year"], fc["h"] = origin + h, h
         fc["not_placed_region"] = sum(fc.attrs["not_placed"].values())
         frames.append(add_uncertainty(fc, earlier, theta))
     out = pd.concat(frames, ignore_index=True)
     out.attrs["params"] = best
+    # size-weighted spread of the earlier unit errors at the first horizon (choice noise, A14)
+    out.attrs["error_sd"] = out_sd
     return out

@@ -44,7 +44,7 @@ REPORTS_DIR = PROJECT_ROOT / "reports"
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "annual.yml"
 
 CONFIG_KEYS = {
-    "base_year": int, "horizon": int, "n_paths": int, "seed": int, "theta": float, "flag_probability": float,
+    "base_year": int, "origin": int, "horizon": int, "n_paths": int, "seed": int, "theta": float, "flag_probability": float,
     "migration_scenario": str, "scenarios": list, "municipalities": (str, list), "reports": list,
 }
 REPORT_NOTEBOOKS = {
@@ -188,15 +188,30 @@ def validate_config(cfg: dict, source="config", *, jobs_n: int | None = None, on
         if wrong:
             bad("--only", f"{wrong} not in the admission region; valid codes: " + ", ".join(sorted(ADMISSION_REGION)),
                 show=False)
-    if "base_year" in typed:
+    if typed.get("base_year"):           # 0 or absent: the latest population year up to the origin
         msg = _base_year_problem(typed["base_year"], typed.get("horizon", 10), processed_dir)
         if msg:
             bad("base_year", msg, typed["base_year"])
+    if "origin" in typed:
+        msg = _origin_problem(typed["origin"], processed_dir)
+        if msg:
+            bad("origin", msg, typed["origin"])
     if problems:
         head = f"config file {source}" if source else "config"
         if len(problems) == 1:
             raise ParameterError(f"{head}: {problems[0]}")
         raise ParameterError(f"{head}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _origin_problem(origin, processed_dir: Path) -> str | None:
+    """The admission years forecasts can start from (None when ``origin`` is one of them)."""
+    from .chain import resolve_origin
+    from .data import load_table
+    try:
+        resolve_origin({"admissions": load_table("admissions", processed_dir)}, origin)
+    except ParameterError as exc:
+        return str(exc)
+    return None
 
 
 def _base_year_problem(base_year: int, horizon: int, processed_dir: Path) -> str | None:
@@ -280,9 +295,11 @@ def _validate_scenarios(cfg: dict, jobs: list[ReportJob]) -> None:
     from .chain import load_scenario
     from .data import load_table
     tables = {n: load_table(n) for n in ("municipalities", "gymnasium_units", "region_boundaries", "cohort_history")}
-    base = cfg.get("base_year") or int(tables["cohort_history"].year.max())
+    from .chain import resolve_origin
+    tables["admissions"] = load_table("admissions")
+    origin, _ = resolve_origin(tables, cfg.get("origin"))
     for j in scenario_jobs:
-        sc = load_scenario(j.parameters["scenario_file"], tables, base, cfg.get("horizon", 10))
+        sc = load_scenario(j.parameters["scenario_file"], tables, origin, cfg.get("horizon", 10))
         j.title = f"{TITLES['scenario']}: {sc.name}"      # the index lists it by its own name
 
 
@@ -400,21 +417,29 @@ def _data_task(args: dict) -> str:
     risk_args = {k: args[k] for k in ("n_paths", "seed", "theta", "flag_probability", "migration_scenario")
                  if k in args}
     if stage == "chain":          # the baseline chain, handed to the next steps as a pickle
-        ch = chain_mod.build_chain(args.get("base_year"), args.get("horizon", 10),
-                                   scenario=args.get("migration_scenario", "main"))
+        ch = chain_mod.build_chain(args.get("base_year") or None, args.get("horizon", 10),
+                                   scenario=args.get("migration_scenario", "main"), origin=args.get("origin"))
         with open(args["pickle"], "wb") as f:
             pickle.dump(ch, f, protocol=pickle.HIGHEST_PROTOCOL)
     elif stage == "backtest":     # the cohort backtest needs only the history
         from .data import load_table
         from .projection import CohortHistory
+        from .chain import resolve_origin
+        from .intake import INPUT_TABLES, cut_tables
+        tables = {n: load_table(n) for n in INPUT_TABLES}
+        origin, _ = resolve_origin(tables, args.get("origin"))
         hist = CohortHistory.from_frame(load_table("cohort_history"))
-        rundata.write_cohort_backtest(out, hist, args.get("base_year") or int(hist.years[-1]))
+        last_pop = max(int(y) for y in hist.years if y <= origin) if min(hist.years) <= origin else int(hist.years[-1])
+        rundata.write_cohort_backtest(out, hist, args.get("base_year") or last_pop)
+        # the intake track record, real time at the run's origin (nothing after it is read)
+        rundata.write_intake_track_record(out, cut_tables(tables, origin))
     else:
         with open(args["pickle"], "rb") as f:
             ch = pickle.load(f)
         if stage == "scenario":
             ch = chain_mod.with_scenario(ch, args["scenario_file"])
             rundata.write_cohort_backtest(out, None, None)
+            rundata.write_intake_track_record(out, None)
         rundata.write_chain_tables(out, ch, scenario_file=args.get("scenario_file"), **risk_args)
     return stage
 
@@ -574,7 +599,8 @@ def _run_in(staging: Path, run_id: str, config, cfg: dict, only, jobs: list[Repo
             raise OSError(errno.ENOSPC, f"no space left on the device ({j.key}: {j.error})", payloads[j.key]["out_nb"])
         progress(f"  [{done_n}/{len(jobs)}] {j.key}: {j.status} ({j.seconds:.1f} s){' — ' + j.error if j.error else ''}")
 
-    t_data = _run_pool(jobs_n, shared, data_dir, scenario_keys, payloads, report_done, progress, t0)
+    data_args = dict(shared, **({"origin": cfg["origin"]} if "origin" in cfg else {}))
+    t_data = _run_pool(jobs_n, data_args, data_dir, scenario_keys, payloads, report_done, progress, t0)
     result = RunResult(staging, jobs)
     result.manifest = {
         "run_id": run_id, "created": dt.datetime.now().isoformat(timespec="seconds"), "config_file": str(config),

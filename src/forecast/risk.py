@@ -56,6 +56,9 @@ class RegionModel:
     # log(admitted / forecast) of units forecast at capacity in the intake backtest, capped at 0:
     # how far a full unit has fallen short of its places (A21); empty: no shortfall simulated
     fill_shortfall: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # share of the students a full unit cannot take that find a place at a unit with room; the
+    # rest are not placed in any region unit (chosen by the intake backtest, forecast.intake)
+    spill: float = 1.0
 
 
 def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
@@ -189,6 +192,13 @@ def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.r
         sh = shares(Wp, m.D, m.beta)
         wanted = O[:, :, None] * sh
         placed, displaced = place(wanted, places, Wp, np.exp(-m.beta * m.D))
+        if rm.spill < 1.0:
+            # only a share of the excess spills: between 'keep what fits' and the full spill
+            load = wanted.sum(axis=1)
+            keep = np.minimum(1.0, np.divide(places[None, :], load, out=np.ones_like(load), where=load > 0))
+            kept = wanted * keep[:, None, :]
+            placed = kept + rm.spill * (placed - kept)
+            displaced = wanted.sum(axis=2) - placed.sum(axis=2)
         if noise and len(rm.fill_shortfall):
             # a full unit does not always fill: it keeps a share of its students drawn from what
             # full units kept in the backtest years (most keep all, some fall well short)

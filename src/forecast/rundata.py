@@ -23,9 +23,9 @@ from .regions import ADMISSION_REGION
 # compute: a notebook that only reads a precomputed run folder then starts ~0.5 s faster, which
 # is a third of a report's kernel time in the annual run.
 
-FILES = ("ages", "risk", "accuracy", "county_accuracy", "scorecard", "intake_backtest", "flows", "units",
+FILES = ("ages", "risk", "accuracy", "county_accuracy", "scorecard", "flows", "units",
          "transition", "programme_mix", "municipalities", "boundaries", "history16_18", "observed",
-         "scenario_flows")
+         "scenario_flows", "intake_scores", "flag_scores", "intake_coverage")
 
 
 def _flows_table(chain, year: int) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def _units_table(chain) -> pd.DataFrame:
 def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 10, n_paths: int = 1000,
                    seed: int = 1, theta: float = 0.9, flag_probability: float = 0.5,
                    migration_scenario: str = "main", scenario_file: str | None = None,
-                   backtest: bool | None = None) -> Path:
+                   backtest: bool | None = None, origin: int | None = None) -> Path:
     """Compute every table the reports show and write them to ``out_dir`` (Parquet + meta.json).
 
     The steps, which ``forecast report`` runs as parallel tasks: :func:`forecast.chain.build_chain`,
@@ -86,12 +86,17 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     # as in the report run (a cold notebook takes about 40% less time on 2 cores).
     pool = cf.ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) if backtest else None
     try:
-        pending = pool.submit(_cohort_backtest_task, str(out_dir), base_year) if pool else None
-        chain = build_chain(base_year, horizon, scenario=migration_scenario, scenario_file=scenario_file)
+        pending = pool.submit(_cohort_backtest_task, str(out_dir), base_year or None) if pool else None
+        chain = build_chain(base_year or None, horizon, scenario=migration_scenario, scenario_file=scenario_file,
+                            origin=origin)
         if pending is None:
             write_cohort_backtest(out_dir, None, chain.projection.base_year)
+            write_intake_track_record(out_dir, None)
         else:
             pending.result()
+            from .data import load_table
+            from .intake import INPUT_TABLES, cut_tables
+            write_intake_track_record(out_dir, cut_tables({n: load_table(n) for n in INPUT_TABLES}, chain.origin))
         write_chain_tables(out_dir, chain, n_paths=n_paths, seed=seed, theta=theta,
                            flag_probability=flag_probability, migration_scenario=migration_scenario,
                            scenario_file=scenario_file)
@@ -140,6 +145,33 @@ def write_cohort_backtest(out_dir: Path, history, base_year: int | None) -> None
                                            encoding="utf-8")
 
 
+INTAKE_TABLES = ("intake_scores", "flag_scores", "intake_coverage")
+
+
+def write_intake_track_record(out_dir: Path, tables: dict | None) -> None:
+    """The real-time intake backtest (forecast.intake.track_record) into ``out_dir``:
+    ``intake_scores`` (variant, horizon, level, forecaster, origin — 'pooled' or the year —,
+    mape, medape, wape, bias, n, skill_wape, best_yardstick), ``flag_scores`` (variant, horizon,
+    forecaster, origin, brier, n, worst_gap) and ``intake_coverage``; ``tables`` None writes
+    them empty (a scenario folder: the track record is the baseline's)."""
+    from .intake import track_record
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if tables is None:
+        res = {k: pd.DataFrame() for k in INTAKE_TABLES}
+        info = {}
+    else:
+        tr = track_record(tables)
+        res = {"intake_scores": tr["scores"], "flag_scores": tr["flags"], "intake_coverage": tr["coverage"]}
+        for k in ("intake_scores", "flag_scores"):
+            res[k]["origin"] = res[k]["origin"].astype(str)
+        info = {"intake_origins": [int(o) for o in tr["backtest"].origins],
+                "intake_chosen": tr["chosen"].astype(str).to_dict("records")}
+    _write_tables(out_dir, res)
+    (out_dir / "intake_track_record.json").write_text(json.dumps(info, ensure_ascii=False, indent=1),
+                                                      encoding="utf-8")
+
+
 def _write_tables(out_dir: Path, tables: dict) -> None:
     for name, df in tables.items():
         df = df.copy()
@@ -161,7 +193,6 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
     tables = {}
     tables["ages"] = proj.gymnasium_ages(ADMISSION_REGION)
     tables["risk"] = chain.risk(n_paths=n_paths, seed=seed, theta=theta, flag_probability=flag_probability)
-    tables["intake_backtest"] = chain.intake_backtest["table"]
     tables["flows"] = _flows_table(chain, int(proj.years[0]))
     tables["units"] = _units_table(chain)
     tr = chain.region.transition
@@ -185,7 +216,8 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
     T, units = fitted_flows(rm)
     shares_now = share_summary(T, rm.codes, units, rm.clusters, rm.home_cluster)
     meta = {
-        "base_year": proj.base_year, "horizon": proj.horizon, "years": [int(y) for y in proj.years],
+        "base_year": proj.base_year, "horizon": proj.horizon, "years": chain.forecast_years,
+        "projection_years": [int(y) for y in proj.years],
         "method": proj.method, "window": proj.params.window, "kappa": proj.params.kappa,
         "migration_scenario": migration_scenario, "n_paths": n_paths, "seed": seed, "theta": theta,
         "flag_probability": flag_probability, "flows_basis": "observed" if rm.observed_flows else "estimated",
@@ -195,8 +227,13 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
         "beta_sweep": decay_sensitivity(rm, [rm.beta * f for f in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0)]),
         "transition_rule": tr.rule, "transition_rate": tr.rate, "programme_mix_rule": mix.attrs["rule"],
         "cost_year": int(rm.costs.attrs.get("cost_year", 0)),
-        "observed_years": sorted(int(y) for y in adm.year.unique()), "input_stamp": input_stamp(),
-        "intake_scores": {k: v for k, v in chain.intake_backtest.items() if k not in ("table", "fill_shortfall")},
+        "input_stamp": input_stamp(),
+        "origin": chain.origin, "forecast_years": chain.forecast_years,
+        "observed_years": sorted(int(y) for y in chain.tables["admissions"].year.unique() if y <= chain.origin),
+        "population_base_year": proj.base_year,
+        "intake_settings": {k: getattr(chain.intake_backtest["params"], k) for k in ("growth", "alpha", "spill",
+                                                                                     "slack", "phi")},
+        "notes": chain.intake_backtest["notes"],
         "hypothetical": chain.hypothetical,
         "scenario": None if chain.scenario is None else {
             "name": chain.scenario.name, "label": chain.scenario.label, "file": scenario_file,
@@ -254,7 +291,6 @@ class RunData:
     accuracy: pd.DataFrame
     county_accuracy: pd.DataFrame
     scorecard: pd.DataFrame
-    intake_backtest: pd.DataFrame
     flows: pd.DataFrame
     units: pd.DataFrame
     transition: pd.DataFrame
@@ -264,6 +300,9 @@ class RunData:
     history16_18: pd.DataFrame
     observed: pd.DataFrame
     scenario_flows: pd.DataFrame
+    intake_scores: pd.DataFrame        # real-time intake backtest vs yardsticks (forecast.intake.score_table)
+    flag_scores: pd.DataFrame          # Brier of the overcapacity flags vs base rate and persistence
+    intake_coverage: pd.DataFrame      # coverage of the 80%/95% intake intervals
 
     @property
     def names(self) -> dict:
@@ -285,7 +324,10 @@ def load_run_data(data_dir) -> RunData:
     redo = "delete the folder and compute it again"      # an empty or corrupt file names itself
     meta = read_json_named(p / "meta.json")
     meta |= read_json_named(p / "backtest.json")
-    frames = {n: read_parquet_named(p / f"{n}.parquet", redo) for n in FILES}
+    if (p / "intake_track_record.json").is_file():
+        meta |= read_json_named(p / "intake_track_record.json")
+    frames = {n: read_parquet_named(p / f"{n}.parquet", redo) if (p / f"{n}.parquet").is_file() else pd.DataFrame()
+              for n in FILES}
     return RunData(p, meta, **frames)
 
 
@@ -294,7 +336,7 @@ def get_run_data(data_dir: str = "", **params) -> RunData:
     if data_dir:
         rd = load_run_data(data_dir)
         clash = {k: (v, rd.meta.get(k)) for k, v in params.items()
-                 if k in rd.meta and v is not None and rd.meta.get(k) != v}
+                 if k in rd.meta and v is not None and rd.meta.get(k) != v and not (k == "base_year" and v == 0)}
         if clash:
             raise ParameterError(f"data_dir {rd.path} was computed with other parameters: "
                                  + ", ".join(f"{k}={mine!r} here but {theirs!r} there" for k, (mine, theirs) in clash.items()))

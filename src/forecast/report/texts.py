@@ -51,15 +51,9 @@ def text_model(rd) -> str:
 
 
 def text_intake_backtest(rd) -> str:
-    s = rd.meta["intake_scores"]
-    return (f"Återprognos av antagna per skolenhet ett år framåt ({', '.join(map(str, s['intake_years']))}): medelfel "
-            f"{fmt(s['intake_mape_unit_1y'], 1)} % per enhet, {fmt(s['intake_mape_municipality_1y'], 1)} % per kommun. "
-            f"Överkapacitetsflaggornas Brier-poäng {fmt(s.get('brier_overcapacity', float('nan')), 3)} mot "
-            f"{fmt(s.get('brier_base_rate', float('nan')), 3)} för basfrekvensen (lägre är bättre). "
-            + MEASURE_SV["brier"] + " Medelfelet är MAPE: " + MEASURE_SV["mape"]
-            + (f" Fulla skolenheter fyller inte alltid sina platser: av {fmt(s['full_units_n'])} enheter som prognosen "
-               f"såg som fulla hamnade {pct(s['full_units_below_theta'])} under 90 % beläggning, och simuleringen "
-               "räknar med det." if s.get("full_units_n") else ""))
+    """The intake record with the target year's places known (as at the spring dialogue), beside
+    the record with places unknown (forecast.intake; both real time, against the yardsticks)."""
+    return text_intake_record(rd, "places_announced") + "\n\n" + text_intake_record(rd, "places_unknown")
 
 
 def text_coverage(rd) -> str:
