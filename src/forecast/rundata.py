@@ -216,7 +216,8 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
     T, units = fitted_flows(rm)
     shares_now = share_summary(T, rm.codes, units, rm.clusters, rm.home_cluster)
     meta = {
-        "base_year": proj.base_year, "horizon": proj.horizon, "years": chain.forecast_years,
+        "base_year": proj.base_year, "horizon": len(chain.forecast_years), "years": chain.forecast_years,
+        "projection_horizon": proj.horizon,
         "projection_years": [int(y) for y in proj.years],
         "method": proj.method, "window": proj.params.window, "kappa": proj.params.kappa,
         "migration_scenario": migration_scenario, "n_paths": n_paths, "seed": seed, "theta": theta,
