@@ -51,8 +51,10 @@ def test_config_and_parameter_errors_come_before_any_kernel(tmp_path):
         load_config(_cfg(tmp_path, municipalities=["9999"]))
     with pytest.raises(ParameterError, match="theta: a number strictly between 0 and 1, got 1.5"):
         load_config(_cfg(tmp_path, theta=1.5))
-    with pytest.raises(ParameterError, match=r"year \[2027\] outside the projection years 2023–2025"):
-        run_reports(_cfg(tmp_path, horizon=3), reports_dir=tmp_path / "r", progress=lambda *_: None)
+    from forecast.data import load_table
+    origin = int(load_table("admissions").year.max())        # forecasts start after the latest admissions
+    with pytest.raises(ParameterError, match=rf"\[20\d\d\] outside the projection years {origin + 1}–{origin + 2}"):
+        run_reports(_cfg(tmp_path, horizon=2), reports_dir=tmp_path / "r", progress=lambda *_: None)
     assert not (tmp_path / "r").exists()
     with pytest.raises(ParameterError, match="--only"):
         plan_jobs(load_config(_cfg(tmp_path)), only=["0999"])

@@ -20,8 +20,13 @@ from .errors import ParameterError
 from .flows import GROUPS
 
 
-def unit_intake(admissions: pd.DataFrame, crosswalk: pd.DataFrame, units: pd.DataFrame, year: int) -> pd.DataFrame:
-    """skolenhetskod × group: places, admitted, vacant (for ``year``); plus unit attributes."""
+def unit_intake(admissions: pd.DataFrame, crosswalk: pd.DataFrame, units: pd.DataFrame, year: int,
+                origins: pd.DataFrame | None = None) -> pd.DataFrame:
+    """skolenhetskod × group: places, admitted, vacant (for ``year``); plus unit attributes.
+
+    With ``origins`` (forecast.flows.origin_points), a unit the crosswalk names but the coordinate
+    list lacks (or lists without a point) keeps its intake at its municipality's grade-9-pupil
+    centroid, ``coordinate_flag = 'fallback_municipality_centroid'`` (never dropped; A27)."""
     a = admissions[(admissions.year == year) & admissions.in_totals & admissions.programme_group.isin(GROUPS)]
     if a.empty:
         raise ParameterError(f"no admissions for year {year}; years: {sorted(admissions.year.unique())}")
@@ -33,7 +38,21 @@ def unit_intake(admissions: pd.DataFrame, crosswalk: pd.DataFrame, units: pd.Dat
     g = m.groupby(["skolenhetskod", "programme_group"])[["places", "admitted", "vacant"]].sum().reset_index()
     g = g.rename(columns={"programme_group": "group"})
     u = units[["skolenhetskod", "skola", "kommun_kod", "owner_type", "x", "y", "coordinate_flag"]]
-    out = g.merge(u, on="skolenhetskod", how="inner")
+    out = g.merge(u, on="skolenhetskod", how="left" if origins is not None else "inner")
+    lost = out.x.isna()
+    if lost.any():
+        first = m.drop_duplicates("skolenhetskod").set_index("skolenhetskod")
+        codes = out.loc[lost, "skolenhetskod"]
+        out.loc[lost, "skola"] = codes.map(first.skola).to_numpy()
+        out.loc[lost, "kommun_kod"] = codes.map(first.school_kommun_kod).to_numpy()
+        out.loc[lost, "owner_type"] = codes.map(first.owner_type).to_numpy()
+        cent = {k: (float(np.average(o.x, weights=o.weight)), float(np.average(o.y, weights=o.weight)))
+                for k, o in origins.groupby("kommun_kod")}
+        xy = [cent.get(k, (np.nan, np.nan)) for k in out.loc[lost, "kommun_kod"]]
+        out.loc[lost, "x"] = [v[0] for v in xy]
+        out.loc[lost, "y"] = [v[1] for v in xy]
+        out.loc[lost, "coordinate_flag"] = "fallback_municipality_centroid"
+        out = out[out.x.notna()].reset_index(drop=True)
     out.attrs["mapped_share_admitted"] = float(out.admitted.sum() / max(a.admitted.sum(), 1))
     return out
 

@@ -130,7 +130,8 @@ def resolve_origin(tables: dict, origin: int | None) -> tuple[int, list[str]]:
 
 def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "best", scenario: str = "main",
                 scenario_file: str | None = None, processed_dir: Path = PROCESSED_DIR,
-                observed_flows: str | None = None, origin: int | None = None) -> Chain:
+                observed_flows: str | None = None, origin: int | None = None,
+                places_dir: str | Path | None = None) -> Chain:
     """Everything a report needs, from the processed tables.
 
     Each component starts from its own latest data: the admissions of ``origin`` (default: the
@@ -167,9 +168,23 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     # fill shortfall of full units (A21) is retired: entrants = placed + not placed (A24).
     region = replace(region, spill=1.0, fill_shortfall=np.zeros(0))
     region = _apply_intake_params(region, tables, params, origin)
+    region = replace(region, announced=load_places(tables, origin, places_dir))
     intake_info = {"origin": origin, "params": params, "choice_sd": resid_sd, "notes": notes}
     base = Chain(tables, history, proj, age16, region, None, intake_info)
     return with_scenario(base, sc) if sc is not None else base
+
+
+def load_places(tables: dict, origin: int, places_dir: str | Path | None = None) -> pd.DataFrame:
+    """Announced or decided places (``config/places/*.csv`` by default; forecast.places), checked
+    against the units and programme groups of the origin's admissions."""
+    from . import intake
+    from .places import read_places
+    folder = Path(places_dir) if places_dir else PROJECT_ROOT / "config" / "places"
+    folder = folder if folder.is_absolute() else PROJECT_ROOT / folder
+    panel, _ = intake.inputs_from_tables(tables)
+    now = panel[(panel.year == origin) & (panel.places > 0)]
+    known = set(tables["gymnasium_units"].skolenhetskod) | set(now.skolenhetskod)
+    return read_places(folder, known, origin, set(zip(now.skolenhetskod, now.group)))
 
 
 def _apply_intake_params(region: RegionModel, tables: dict, params, origin: int) -> RegionModel:

@@ -303,6 +303,19 @@ def _validate_scenarios(cfg: dict, jobs: list[ReportJob]) -> None:
         j.title = f"{TITLES['scenario']}: {sc.name}"      # the index lists it by its own name
 
 
+def _validate_places(cfg: dict) -> int:
+    """Announced or decided places (config/places/*.csv) are checked before anything is computed;
+    returns how many rows there are."""
+    from .chain import TABLES, load_places, resolve_origin
+    from .data import load_table
+    folder = PROJECT_ROOT / "config" / "places"
+    if not any(folder.glob("*.csv")):
+        return 0
+    tables = {n: load_table(n) for n in TABLES}
+    origin, _ = resolve_origin(tables, cfg.get("origin"))
+    return len(load_places(tables, origin))
+
+
 def _execute(job_dict: dict) -> dict:
     """Run one notebook and render it (in a worker process): in the worker's warm kernel
     (forecast.kernels) unless ``fresh_kernel`` asks for a new kernel of its own."""
@@ -543,13 +556,14 @@ def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jo
                              f"scenarios {cfg.get('scenarios', [])}, --only {only})")
     validate_jobs(jobs)
     _validate_scenarios(cfg, jobs)
+    announced_n = _validate_places(cfg)
     reports_dir = Path(reports_dir)
     _check_reports_dir(reports_dir, len(jobs))
     run_id = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S") + "-" + secrets.token_hex(2)
     run_dir = reports_dir / run_id
     staging = reports_dir / f".staging-{run_id}"
     try:
-        result = _run_in(staging, run_id, config, cfg, only, jobs, jobs_n, progress, fresh_kernels)
+        result = _run_in(staging, run_id, config, cfg, only, jobs, jobs_n, progress, fresh_kernels, announced_n)
         with signals_deferred():
             os.rename(staging, run_dir)
             result.run_dir = run_dir
@@ -565,7 +579,7 @@ def run_reports(config: Path = DEFAULT_CONFIG, only: list[str] | None = None, jo
 
 
 def _run_in(staging: Path, run_id: str, config, cfg: dict, only, jobs: list[ReportJob], jobs_n: int | None,
-            progress, fresh_kernels: bool) -> RunResult:
+            progress, fresh_kernels: bool, announced_n: int = 0) -> RunResult:
     """The run itself, written into ``staging``."""
     (staging / "notebooks").mkdir(parents=True)
     data_dir = staging / "data"
@@ -575,6 +589,14 @@ def _run_in(staging: Path, run_id: str, config, cfg: dict, only, jobs: list[Repo
     scenario_keys = {j.key: j.parameters["scenario_file"] for j in jobs if j.key.startswith("scenario_")}
     progress(f"report: run {run_id}: computing the forecast once (baseline"
              + (f" and {len(scenario_keys)} scenario(s))" if scenario_keys else ")"))
+    from .chain import resolve_origin
+    from .data import load_table
+    origin, notes = resolve_origin({n: load_table(n) for n in ("admissions", "pupils_kommun")}, cfg.get("origin"))
+    if announced_n:
+        progress(f"report: {announced_n} announced or decided place figure(s) from config/places/ (baseline input)")
+    progress(f"report: forecasts start after admission year {origin}; earlier years are shown as observed")
+    for note in notes:          # a sibling file missing: say what is missing and what the run does
+        progress(f"report: note: {note}")
     # One BLAS thread per process: the pool already fills the cores, and oversubscribed BLAS
     # threads made the data phase 60% slower on 2 cores. Spawned workers read these at import.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -59,6 +59,8 @@ class RegionModel:
     # share of the students a full unit cannot take that find a place at a unit with room; the
     # rest are not placed in any region unit (chosen by the intake backtest, forecast.intake)
     spill: float = 1.0
+    # announced or decided places of coming years (forecast.places; baseline input, not hypothetical)
+    announced: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
@@ -87,7 +89,7 @@ def build_region_model(tables: dict, age16: pd.DataFrame, year: int | None = Non
     clusters = muni.cluster.dropna().to_dict()
     origins = origin_points(tables["grade9_schools"], tables["region_boundaries"], codes)
     units = unit_locations(tables["gymnasium_units"], origins)
-    intake = unit_intake(adm, tables["school_crosswalk"], units, year)
+    intake = unit_intake(adm, tables["school_crosswalk"], units, year, origins)
     a16 = age16.set_index(["kommun_kod", "year"]).population
     O = np.array([float(a16.get((c, year), np.nan)) for c in codes])
     if np.isnan(O).any():
@@ -160,6 +162,14 @@ def _places_for_year(m: FlowModel, rm: RegionModel, g: str, year: int) -> tuple[
         closed = ~np.isnan(fy) & (fy > year)
         places[closed] = 0.0
         W[closed] = 0.0
+    if len(rm.announced):
+        from .places import places_in_year
+        codes = m.units.skolenhetskod.to_numpy()
+        for u in set(rm.announced[rm.announced.programme_group == g].skolenhetskod):
+            v = places_in_year(rm.announced, u, g, year)
+            j = np.flatnonzero(codes == u)
+            if v is not None and len(j):
+                places[j[0]] = v          # the capacity changes; the unit's pull (W) does not
     for r in rm.changes.itertuples() if len(rm.changes) else []:
         if r.programme_group == g and r.first_year <= year:
             j = np.flatnonzero(m.units.skolenhetskod.to_numpy() == r.skolenhetskod)

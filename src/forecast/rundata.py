@@ -235,6 +235,8 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
         "intake_settings": {k: getattr(chain.intake_backtest["params"], k) for k in ("growth", "alpha", "spill",
                                                                                      "slack", "phi")},
         "notes": chain.intake_backtest["notes"],
+        "announced_places": chain.region.announced.drop(columns=["file", "row"], errors="ignore").to_dict("records")
+        if len(chain.region.announced) else [],
         "hypothetical": chain.hypothetical,
         "scenario": None if chain.scenario is None else {
             "name": chain.scenario.name, "label": chain.scenario.label, "file": scenario_file,
@@ -278,7 +280,8 @@ class RunData:
       vacant_municipal, vacant_independent, units: the admission years (forecast.observed).
     - ``accuracy`` / ``county_accuracy``: method, horizon, mape, malpe, … (cohort backtest);
       ``scorecard``: kommun_kod, mape_1y, mape_3y, latest_1y, latest_3y.
-    - ``intake_backtest``: year, group, skolenhetskod, kommun_kod, places, admitted, predicted, …
+    - ``intake_scores`` / ``flag_scores`` / ``intake_coverage``: the real-time intake track record
+      (forecast.intake; variant, horizon, level, forecaster, origin, mape, wape, bias, n, skill_wape, …).
     - ``flows``: home_kod, skolenhetskod, students, kind (wanted / placed), group, year (first
       projection year); ``scenario_flows``: the same for a scenario's new schools' first year.
     - ``units``: skolenhetskod, skola, kommun_kod, owner_type, x, y, group, places, admitted, W, cluster.

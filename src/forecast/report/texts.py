@@ -69,7 +69,35 @@ def text_sources(rd, hypothetical: bool = False) -> str:
             "Gymnasieantagningen). Enskilda åldrar utom 2019 är skattade ur åldersgrupper; elevflöden mellan kommuner "
             f"och skolor är **{basis}**; sannolikheter kommer från simulering av prognosernas egna historiska fel. "
             "Antaganden: [antaganden](docs/assumptions.html), metoder: [metoder](docs/methods.html), "
-            "tabellerna bakom rapporten: [datakatalog](docs/data_dictionary.html) (på engelska).")
+            "tabellerna bakom rapporten: [datakatalog](docs/data_dictionary.html) (på engelska)."
+            + text_fallback_locations(rd) + text_announced_places(rd))
+
+
+def text_announced_places(rd) -> str:
+    """Announced or decided places used as baseline input, each with its source (forecast.places)."""
+    rows = rd.meta.get("announced_places") or []
+    if not rows:
+        return " **Platser framåt:** de senast kända platserna (antagningen " + str(rd.meta.get("origin", "")) + \
+            ") gäller alla prognosår; inga aviserade eller beslutade platser är inlagda."
+    status = {"announced": "aviserat", "decided": "beslutat"}
+    items = "; ".join(f"{_esc(rd.units.drop_duplicates('skolenhetskod').set_index('skolenhetskod').skola.get(r['skolenhetskod'], r['skolenhetskod']))} "
+                      f"{_esc(r['programme_group'])} {int(r['year'])}: {int(r['places'])} platser "
+                      f"({status.get(r['status'], _esc(r['status']))}, källa: {_esc(r['source'])})" for r in rows)
+    return f" **Aviserade och beslutade platser (underlag, inte hypotes):** {items}."
+
+
+def text_fallback_locations(rd) -> str:
+    """Units with admissions but no point in the coordinate list: placed at their municipality's
+    grade-9-pupil centroid (A27) and named here, so a reader knows their flows are rougher."""
+    u = getattr(rd, "units", None)
+    if u is None or len(u) == 0 or "coordinate_flag" not in u:
+        return ""
+    f = u[u.coordinate_flag == "fallback_municipality_centroid"].drop_duplicates("skolenhetskod")
+    if f.empty:
+        return ""
+    names = ", ".join(f"{_esc(r.skola)} ({_esc(rd.name(r.kommun_kod))})" for r in f.itertuples())
+    return (f" **Utan koordinater:** {len(f)} skolenheter med antagna saknas i Skolverkets koordinatlista och "
+            f"ligger i modellen i sin kommuns mittpunkt (räknat på årskurs 9-elever): {names}.")
 
 
 
