@@ -4,6 +4,8 @@ Kept in the package so the notebooks only narrate.
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .labels import MEASURE_SV, fmt, pct, round_people, signed
@@ -187,11 +189,15 @@ def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) ->
     return "\n".join(lines)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
 def _esc(text) -> str:
     """Text from a file, inert in Markdown and HTML (names and descriptions are data, never markup):
-    the hardening's :func:`forecast.scenarios.markdown_text`."""
-    from ..scenarios import markdown_text
-    return markdown_text("" if text is None else text)
+    HTML special characters become entities and Markdown's own characters are backslash-escaped,
+    so ``<img onerror=…>`` or ``[link](javascript:…)`` display as the characters typed."""
+    import html
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape("" if text is None else str(text), quote=True))
 
 
 def text_scenario_content(sc) -> str:
