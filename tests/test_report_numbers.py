@@ -172,7 +172,7 @@ def test_a_municipality_without_schools_gets_sentences_not_errors():
     assert "inga egna gymnasieplatser" in tables.table_owner_split(rd, 2030, "0187").iloc[0, 0]
     assert "Ingen" in tables.table_flag_list(rd, "overcapacity", 2030, "enhet", kommun="0187").iloc[0, 0]
     assert "inga egna gymnasieplatser" in texts.text_places_needed(rd, "kommun", "0187", 2030)
-    assert tables.table_places_needed(rd, "kommun", "0187").empty
+    assert "inga egna gymnasieplatser" in tables.table_places_needed(rd, "kommun", "0187").iloc[0, 0]
 
 
 def test_a_notebook_reuses_the_latest_run_only_when_inputs_code_and_parameters_match(tmp_path):
@@ -218,3 +218,13 @@ def test_scenario_content_from_the_file_is_restated_as_inert_text():
     out = markdown2html_mistune(texts.text_scenario_content(sc))
     assert "<img" not in out and "<script" not in out and "<b " not in out and 'href="javascript' not in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out and "300 platser" in out
+
+
+def test_reports_link_documents_that_exist_in_the_run_folder(tmp_path):
+    """The reports link docs/assumptions.html and docs/methods.html relative to the run folder."""
+    import re
+
+    from forecast.report.docs import write_docs
+    written = {p.name for p in write_docs(tmp_path)}
+    links = re.findall(r"\]\((docs/[^)]+)\)", texts.text_sources(SimpleNamespace(meta={"flows_basis": "estimated"})))
+    assert links and all((tmp_path / link).is_file() for link in links), (links, written)

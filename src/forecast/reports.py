@@ -639,6 +639,8 @@ def _run_in(staging: Path, run_id: str, config, cfg: dict, only, jobs: list[Repo
     (staging / "manifest.json").write_text(json.dumps(result.manifest, ensure_ascii=False, indent=1, default=str),
                                            encoding="utf-8")
     (staging / "index.html").write_text(render_index(result, data_dir / "baseline"), encoding="utf-8")
+    from .report.docs import write_docs
+    write_docs(staging)                    # docs/*.html: the reports' links work from the run folder
     return result
 
 

@@ -9,6 +9,10 @@ import pandas as pd
 
 from .labels import GROUP_SV, LEVEL_SV, RULE_SV, _area_name, fmt, method_sv, pct, signed, unit_name
 
+# Report tables show whole names and sentences (pandas cuts cells at 50 characters by default),
+# as figures.py sets matplotlib's defaults for the report figures.
+pd.set_option("display.max_colwidth", None)
+
 
 def _numbered(df: pd.DataFrame) -> pd.DataFrame:
     """Rows numbered 1, 2, … (a ranked list reads better than pandas' 0-based row labels)."""
@@ -222,6 +226,10 @@ def table_places_needed(rd, level: str, area: str | None = None, years=None) -> 
         n = n[n.area == area]
     if years is not None:
         n = n[n.year.isin(list(years))]
+    if n.empty:
+        where = rd.name(area) if level == "kommun" and area else (area or "")
+        return pd.DataFrame({"Resultat": [f"{where} har inga egna gymnasieplatser i antagningen.".strip()]}
+                            ).pipe(_numbered)
     u = rd.units.drop_duplicates("skolenhetskod").set_index("skolenhetskod").skola.map(unit_name)
     obs = n.kind == "utfall"
     need_txt = [(signed(v) if o else f"{signed(v)} ({_interval(lo, hi, sign=True)})")
@@ -229,21 +237,22 @@ def table_places_needed(rd, level: str, area: str | None = None, years=None) -> 
     out = pd.DataFrame({
         "Område": [_area_name(rd, a, level, u) for a in n.area],
         "Programgrupp": n.group.map(GROUP_SV), "År": n.year.astype(int).astype(str),
-        "Utfall eller prognos": n.kind,
+        "Utfall/prognos": n.kind,
         "Platser": n.places.map(fmt),
-        "Elever: antagna (utfall) eller efterfrågan med 80 % intervall (prognos)": [
+        "Antagna (utfall) / efterfrågan med 80 % intervall": [
             fmt(a) if o else f"{fmt(d)} ({_interval(lo, hi)})"
             for o, a, d, lo, hi in zip(obs, n.admitted, n.demand, n.demand_lo80, n.demand_hi80)],
         "Reserver (utfall)": n.reserves.map(fmt),
-        "Platsbehov: + fler platser behövs, − platser över": need_txt,
+        "Platsbehov (+ brist, − överskott)": need_txt,
         "Risk för överkapacitet": n.p_overcapacity.map(pct), "Risk för brist": n.p_shortage.map(pct),
         "Enheter": [mixed_text(s, o) for s, o in zip(n.units_shortage, n.units_overcapacity)],
     })
-    if area is not None:
+    if area is not None or level == "programgrupp":      # one area: its name is the heading
         out = out.drop(columns="Område")
     if not out["Enheter"].astype(bool).any():
         out = out.drop(columns="Enheter")
-    return out.reset_index(drop=True).set_index(["Programgrupp", "År"] if area is not None else ["Område", "Programgrupp"])
+    keys = ["Programgrupp", "År"] if "Område" not in out else ["Område", "Programgrupp"]
+    return out.reset_index(drop=True).set_index(keys)
 
 
 # --- both risks, one focus year, each unit once ------------------------------------------------
