@@ -93,9 +93,10 @@ def table_programme_mix(rd) -> pd.DataFrame:
     last_obs = mx[mx.kind == "observerad"].year.max()
     show = mx[mx.year.isin([last_obs, rd.meta["years"][-1]])].pivot(index="programme_code", columns="year",
                                                                       values="share").mul(100).round(1)
+    show.columns.name = "År"
     rule = RULE_SV.get(rd.meta['programme_mix_rule'], rd.meta['programme_mix_rule'])
     show.index.name = f"Program (andel av antagna till nationella program, %; prognosregel: {rule})"
-    return show.sort_values(last_obs, ascending=False)
+    return show.sort_values(last_obs, ascending=False).map(lambda v: fmt(v, 1))
 
 
 def table_utilisation_by_group(rd) -> pd.DataFrame:
