@@ -124,5 +124,18 @@ def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupi
                 methods = ["county_shares_latest"] * len(ages)
             for a, n, m in zip(ages, largest_remainder(total, weights), methods):
                 rows.append((kommun, year, a, int(n), m))
+    # Years after the last band year with exact single ages for every municipality the bands
+    # cover (SCB single ages from `forecast fetch scb`): the population base moves forward to them.
+    band_codes = {k for k, _ in wide.index}
+    last_band = int(max(y for _, y in wide.index)) if len(wide) else None
+    if last_band is not None and band_codes:
+        newer = sorted({y for _, y in exact_years if y > last_band})
+        for year in newer:
+            have = {k for k, y in exact_years if y == year}
+            if not band_codes <= have:
+                break                 # an incomplete year (and any after it) is not a base
+            for kommun in sorted(band_codes):
+                for age in range(MAX_AGE + 1):
+                    rows.append((kommun, year, age, int(exact.get((kommun, year, age), 0)), "exact"))
     out = pd.DataFrame(rows, columns=["kommun_kod", "year", "age", "population", "method"])
     return out.sort_values(["kommun_kod", "year", "age"]).reset_index(drop=True)
