@@ -142,3 +142,19 @@ def test_panel_keeps_units_without_coordinates_and_unmatched_names(real):
     assert p24.admitted.sum() == pytest.approx(national)          # nobody lost
     assert "35084976" in set(p24.skolenhetskod)                    # Arena Academy (no coordinates)
     assert any(c.startswith("namn:Thoren Business School Medborgarplatsen") for c in p24.skolenhetskod)
+
+
+def test_unallocated_growth_counts_in_totals_not_at_unit_level():
+    growth = pd.DataFrame({"area": ["region"], "year": [2022], "h": [1], "growth": [1.1]})
+    past = PANEL[PANEL.year <= 2021]
+    fc = intake.forecast_year(past, 2021, 2022, growth, IntakeParams(growth="none"))
+    rows = intake.unallocated_rows(past, fc, growth, 2021, 2022)
+    # region intake 150 at the origin × 1.1 = 165; the units forecast 100 + 50 = 150 -> 15 unallocated
+    assert rows.predicted.sum() == pytest.approx(15.0) and rows.unallocated.all()
+    items = pd.concat([fc.assign(actual=[100.0, 60.0], unallocated=False), rows], ignore_index=True)
+    items[["origin", "year", "h", "variant"]] = 2021, 2022, 1, "places_unknown"
+    items["persistence"] = items.admitted_origin
+    items["persistence_growth"] = items.admitted_origin * 1.1
+    st = intake.score_table(items).set_index(["level", "forecaster", "origin"])
+    assert st.loc[("unit_group", "model", "pooled"), "n"] == 2                 # pseudo-items left out
+    assert st.loc[("region", "model", "pooled"), "wape"] == pytest.approx(5 / 160 * 100)   # 165 vs 160

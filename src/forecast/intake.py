@@ -374,10 +374,42 @@ def run_for(panel, grades_growth, origin, year, variant, params, new_fill) -> pd
     places = None
     if variant == "places_announced":
         places = panel[(panel.year == year) & (panel.places > 0)]
-    fc = forecast_year(panel[panel.year <= origin], origin, year, grades_growth[origin], params, places, new_fill)
+    past = panel[panel.year <= origin]
+    fc = forecast_year(past, origin, year, grades_growth[origin], params, places, new_fill)
     m = _items(panel, fc, year)
     m["not_placed_region"] = sum(fc.attrs["not_placed"].values())
-    return m
+    m["unallocated"] = False
+    return pd.concat([m, unallocated_rows(past, fc, grades_growth[origin], origin, year)], ignore_index=True)
+
+
+def unallocated_rows(past: pd.DataFrame, fc: pd.DataFrame, growth: pd.DataFrame, origin: int,
+                     year: int) -> pd.DataFrame:
+    """Students the entrant growth brings that no known unit takes (units not yet known, or places
+    at full units that open up): per programme group, the region's intake at the origin × the
+    entrant growth, less the units' forecast, spread over the school municipalities in proportion
+    to their intake at the origin. Pseudo-items ``ofördelat:<kommun>`` with outcome 0: they count
+    in the municipality, cluster and region totals, never at unit level (A28)."""
+    h = year - origin
+    g = float(growth[(growth.h == h) & (growth.area == "region")].growth.iloc[0])
+    now = past[past.year == origin]
+    rows = []
+    for grp in GROUPS:
+        n = now[now.group == grp]
+        gap = float(n.admitted.sum()) * g - float(fc[fc.group == grp].predicted.sum())
+        if gap <= 0 or n.admitted.sum() <= 0:
+            continue
+        share = n.groupby("kommun_kod").admitted.sum() / n.admitted.sum()
+        cl = n.drop_duplicates("kommun_kod").set_index("kommun_kod").cluster
+        for k, w in share.items():
+            rows.append({"skolenhetskod": f"ofördelat:{k}", "group": grp, "kommun_kod": k, "cluster": cl.get(k, "övrigt"),
+                         "skola": "ej fördelat på känd enhet", "owner_type": "", "predicted": gap * w,
+                         "demand": gap * w, "places_used": 0.0, "admitted_origin": 0.0, "places_origin": 0.0,
+                         "full_origin": False, "growth": g, "new_unit": False, "actual": 0.0,
+                         "places_actual": 0.0, "unallocated": True})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["not_placed_region"] = sum(fc.attrs["not_placed"].values())
+    return out
 
 
 def select_params(panel: pd.DataFrame, growth: dict, origin: int, variant: str, cache: dict,
@@ -396,6 +428,7 @@ def select_params(panel: pd.DataFrame, growth: dict, origin: int, variant: str, 
             if key not in cache:
                 cache[key] = run_for(panel, growth, o, o + 1, variant, p, new_fill[o])
             m = cache[key]
+            m = m[~m.unallocated]                  # chosen on the known units only
             err += float((m.predicted - m.actual).abs().sum())
             tot += float(m.actual.sum())
         return err / max(tot, 1e-9)
@@ -505,6 +538,8 @@ LEVEL_KEYS = {"unit_group": ["skolenhetskod", "group"], "unit": ["skolenhetskod"
 
 
 def aggregate(items: pd.DataFrame, level: str) -> pd.DataFrame:
+    if level in ("unit_group", "unit") and "unallocated" in items:
+        items = items[~items.unallocated.astype(bool)]
     cols = ["actual"] + [c for c in ("predicted", "persistence", "persistence_growth", "persistence_capped")
                          if c in items and items[c].notna().all()]
     keys = ["origin", "year", "h", "variant"] + LEVEL_KEYS[level]
