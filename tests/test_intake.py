@@ -158,3 +158,12 @@ def test_unallocated_growth_counts_in_totals_not_at_unit_level():
     st = intake.score_table(items).set_index(["level", "forecaster", "origin"])
     assert st.loc[("unit_group", "model", "pooled"), "n"] == 2                 # pseudo-items left out
     assert st.loc[("region", "model", "pooled"), "wape"] == pytest.approx(5 / 160 * 100)   # 165 vs 160
+
+
+def test_platt_recalibration_known_answer():
+    p = np.linspace(0.02, 0.98, 200)
+    true = 1 / (1 + np.exp(-(0.5 + 2.0 * np.log(p / (1 - p)))))
+    a, b = intake.platt_fit(p, true)          # expected outcomes: the MLE recovers the map exactly
+    assert a == pytest.approx(0.5, abs=1e-6) and b == pytest.approx(2.0, abs=1e-6)
+    assert np.allclose(intake.platt_apply(p, a, b), true)
+    assert intake.platt_fit(p[:50], true[:50]) == (0.0, 1.0)      # too few earlier flags: identity

@@ -341,6 +341,39 @@ def add_uncertainty(cur: pd.DataFrame, earlier: pd.DataFrame, theta: float = THE
     return cur
 
 
+MIN_CALIBRATION = 100       # fewer earlier flags with outcomes: probabilities left as simulated
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 0.01, 0.99)
+    return np.log(p / (1 - p))
+
+
+def platt_fit(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, b) of P(y = 1) = 1 / (1 + exp(−(a + b·logit p))) by maximum likelihood (Newton steps);
+    (0, 1), the identity, when there are fewer than MIN_CALIBRATION items or one outcome only."""
+    ok = ~np.isnan(p) & ~np.isnan(y)
+    p, y = p[ok], y[ok]
+    if len(p) < MIN_CALIBRATION or y.min() == y.max():
+        return 0.0, 1.0
+    x = np.column_stack([np.ones(len(p)), _logit(p)])
+    beta = np.array([0.0, 1.0])
+    for _ in range(50):
+        q = 1 / (1 + np.exp(-(x @ beta)))
+        grad = x.T @ (y - q)
+        hess = x.T @ (x * (q * (1 - q))[:, None]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        beta = beta + step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(beta[0]), float(beta[1])
+
+
+def platt_apply(p: np.ndarray, a: float, b: float) -> np.ndarray:
+    out = 1 / (1 + np.exp(-(a + b * _logit(p))))
+    return np.where(np.isnan(p), np.nan, out)
+
+
 def probabilities(pred: np.ndarray, places: np.ndarray, pool: np.ndarray, theta: float = THETA) -> tuple:
     """(P(utilisation < θ), P(demand > places)) per item from the empirical residual pool:
     outcome = min(pred · e^ε, places)."""
@@ -483,7 +516,17 @@ def backtest(panel: pd.DataFrame, grades: pd.DataFrame, origins=None, horizons=(
                     continue
                 prev = made_all[(made_all.year <= o) & (made_all.variant == v) & (made_all.h == h)]
                 cur = _add_yardsticks(cur.copy(), panel, growth[o], o, v, theta)
-                out.append(add_uncertainty(cur, prev, theta))
+                cur = add_uncertainty(cur, prev, theta)
+                # recalibrate the overcapacity probabilities on the earlier flags whose outcome
+                # was known at the origin (same variant and horizon): nested Platt scaling
+                known = [f for f in out if f.year.iloc[0] <= o and f.variant.iloc[0] == v and f.h.iloc[0] == h]
+                cur["p_overcapacity_raw"] = cur.p_overcapacity
+                if known:
+                    k = pd.concat(known, ignore_index=True)
+                    k = k[k.outcome_overcapacity.notna() & k.p_overcapacity_raw.notna()]
+                    a, b = platt_fit(k.p_overcapacity_raw.to_numpy(float), k.outcome_overcapacity.to_numpy(float))
+                    cur["p_overcapacity"] = platt_apply(cur.p_overcapacity_raw.to_numpy(float), a, b)
+                out.append(cur)
     return IntakeBacktest(pd.concat(out, ignore_index=True), pd.DataFrame(chosen), origins)
 
 
