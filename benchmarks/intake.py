@@ -65,10 +65,14 @@ def summary(tr: dict) -> dict:
             block["interval_n"] = int(c.n.iloc[0]) if len(c) else 0
             out[hk][v] = block
     h1 = out.get("h1", {})
-    # the short keys: Brier and skill at horizon 1, per variant
-    out["brier"] = {v: h1[v]["brier"] for v in h1}
-    out["skill_wape"] = {v: {lvl: h1[v][lvl]["skill_wape"] for lvl in ("unit_group", "municipality", "region")}
-                         for v in h1}
+    # the short keys at horizon 1: flat for "places unknown" (the forecast every later year
+    # has to make), and per variant beside them
+    out["brier"] = dict(h1.get("places_unknown", {}).get("brier", {}))
+    out["skill_wape"] = {lvl: h1.get("places_unknown", {}).get(lvl, {}).get("skill_wape")
+                         for lvl in ("unit_group", "municipality", "region")}
+    out["brier_by_variant"] = {v: h1[v]["brier"] for v in h1}
+    out["skill_wape_by_variant"] = {v: {lvl: h1[v][lvl]["skill_wape"] for lvl in ("unit_group", "municipality",
+                                                                                    "region")} for v in h1}
     out["chosen_settings"] = [{k: (v if not isinstance(v, float) or not math.isinf(v) else "inf")
                                for k, v in r.items()} for r in tr["chosen"].to_dict("records")]
     return _clean(out)
