@@ -193,3 +193,22 @@ def test_run_data_folder_with_an_empty_file_names_it(tmp_path):
         (tmp_path / f"{n}.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(DataError, match=r"\.parquet: is empty or not a readable Parquet file .*compute it again"):
         load_run_data(tmp_path)
+
+
+def test_scb_response_with_an_unknown_municipality_code_is_refused(tmp_path):
+    import json
+
+    from forecast import scb_api
+    from forecast.errors import DataError
+    data = {"version": "2.0", "class": "dataset", "id": ["Region", "Alder", "Kon", "Tid"], "size": [3, 1, 1, 1],
+            "dimension": {"Region": {"category": {"index": ["01", "0180", "9999"]}},
+                          "Alder": {"category": {"index": ["16"]}}, "Kon": {"category": {"index": ["1"]}},
+                          "Tid": {"category": {"index": ["2024"]}}},
+            "value": [10, 5, 1]}
+    p = tmp_path / "TAB638_2024.json"
+    p.write_text(json.dumps(data))
+    with pytest.raises(DataError, match=r"(?s)TAB638_2024.json, column .Region.: unknown municipality code.*9999"):
+        scb_api.population_from_file(p, {"0180"})
+    data["dimension"]["Region"]["category"]["index"] = ["01", "0180", "0182"]
+    p.write_text(json.dumps(data))
+    assert set(scb_api.population_from_file(p, {"0180", "0182"}).kommun_kod) == {"0180", "0182"}

@@ -109,6 +109,11 @@ def population_from_file(path: Path, known_codes: set[str]) -> pd.DataFrame:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"not a readable JSON file ({exc})", file=path) from None
     out = population_by_single_age(parse_jsonstat2(data, source=path), source=path)
+    # Sweden (00) and counties (2 digits) are dropped; a 4-digit code the register lacks is refused
+    unknown = sorted(set(out.kommun_kod[(out.kommun_kod.str.len() == 4) & ~out.kommun_kod.isin(known_codes)]))
+    if unknown:
+        raise DataError("unknown municipality code: not in the municipality register (the boundary file "
+                        "geo/kommun.parquet)", file=path, column="Region", examples=unknown)
     out = out[out.kommun_kod.isin(known_codes)]
     return out[out.sex != "totalt"].reset_index(drop=True)
 
