@@ -172,6 +172,17 @@ def _xss_scenario(tmp_path) -> Path:
     return p
 
 
+def test_markdown_text_is_inert():
+    """forecast.report.texts escapes every text from a file with scenarios.markdown_text."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from forecast.scenarios import markdown_text
+    out = markdown2html_mistune(markdown_text(PAYLOAD_NAME) + "\n\n" + markdown_text(
+        PAYLOAD_DESC + " [x](javascript:alert(5)) *y*"))
+    assert not _live(out) and "<script" not in out and "javascript:alert(5)" not in out.split('href="')[-1][:30]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out and "*y*" in out
+
+
 def test_scenario_payloads_are_inert_text_in_the_report_and_index(tmp_path):
     """The two payloads of the issue end up as text in the rendered scenario report and index.html."""
     from forecast.reports import run_reports

@@ -18,11 +18,13 @@ optional except ``name``)::
 ``places`` and ``places_change`` are year-1 (intake) places per year, at most
 :data:`MAX_PLACES` per school; ``persons`` at most :data:`MAX_PERSONS` per entry.
 
-Names and descriptions are the user's text: reports show them escaped
-(forecast.report.texts, the autoescaping index template), never as markup.
+Names and descriptions are the user's text: reports show them through :func:`markdown_text`
+(forecast.report.texts) or the autoescaping index template, never as markup.
 """
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,3 +170,13 @@ def read_scenario(path, known_codes, units: pd.DataFrame | None = None,
                     population=pd.DataFrame(pop_rows, columns=["kommun_kod", "year", "persons"]),
                     schools=pd.DataFrame(school_rows))
 
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def markdown_text(text) -> str:
+    """User text (a scenario's name or description) as inert Markdown: HTML special characters
+    escaped as entities and Markdown's own characters backslash-escaped, so ``<img onerror=…>``
+    or ``[link](javascript:…)`` display as the characters typed."""
+    out = html.escape(str(text), quote=True)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", out)
