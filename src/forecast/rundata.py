@@ -86,7 +86,8 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     # as in the report run (a cold notebook takes about 40% less time on 2 cores).
     pool = cf.ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) if backtest else None
     try:
-        pending = pool.submit(_cohort_backtest_task, str(out_dir), base_year or None) if pool else None
+        pending = (pool.submit(_cohort_backtest_task, str(out_dir), base_year or None, origin)
+                   if pool else None)
         chain = build_chain(base_year or None, horizon, scenario=migration_scenario, scenario_file=scenario_file,
                             origin=origin)
         if pending is None:
@@ -106,12 +107,19 @@ def build_run_data(out_dir: Path, base_year: int | None = None, horizon: int = 1
     return out_dir
 
 
-def _cohort_backtest_task(out_dir: str, base_year: int | None) -> None:
-    """The cohort backtest from the processed history alone (run in a worker process)."""
+def _cohort_backtest_task(out_dir: str, base_year: int | None, origin: int | None = None) -> None:
+    """The cohort backtest from the processed history alone (run in a worker process), cut at the
+    population base: ``base_year``, else the latest population year up to the run's origin (a
+    re-run of history must not score outcomes after its origin)."""
+    from .chain import resolve_origin
     from .data import load_table
     from .projection import CohortHistory
     hist = CohortHistory.from_frame(load_table("cohort_history"))
-    write_cohort_backtest(Path(out_dir), hist, base_year if base_year is not None else int(hist.years[-1]))
+    if base_year is None:
+        o, _ = resolve_origin({"admissions": load_table("admissions")}, origin)
+        years = [int(y) for y in hist.years if y <= o]
+        base_year = years[-1] if years else int(hist.years[-1])
+    write_cohort_backtest(Path(out_dir), hist, base_year)
 
 
 BACKTEST_TABLES = ("accuracy", "county_accuracy", "scorecard")
