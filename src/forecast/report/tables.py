@@ -250,7 +250,7 @@ def table_places_needed(rd, level: str, area: str | None = None, years=None) -> 
     })
     if area is not None or level == "programgrupp":      # one area: its name is the heading
         out = out.drop(columns="Område")
-    if not out["Enheter"].astype(bool).any():
+    if level == "programgrupp" or not out["Enheter"].astype(bool).any():   # the region is always mixed
         out = out.drop(columns="Enheter")
     keys = ["Programgrupp", "År"] if "Område" not in out else ["Område", "Programgrupp"]
     return out.reset_index(drop=True).set_index(keys)
@@ -384,7 +384,7 @@ def intake_record(scores: pd.DataFrame, variant: str, horizon: int) -> pd.DataFr
 
 def table_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) -> pd.DataFrame | None:
     """The intake record in Swedish (None when the run has no intake scores)."""
-    from .labels import FORECASTER_SV, INTAKE_LEVEL_SV
+    from .labels import FORECASTER_SV, INTAKE_LEVEL_SV, VARIANT_SV
     s = getattr(rd, "intake_scores", None)
     if s is None or len(s) == 0:
         return None
@@ -397,7 +397,8 @@ def table_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) -
         "Förbättring mot jämförelsen": r.skill.map(lambda v: pct(v)),
         "Prognosens MAPE": r.model_mape.map(lambda v: fmt(v, 1) + " %"),
         "Snedvridning": r.model_bias.map(lambda v: signed(v, 1) + " %"),
-        "Antal": r.n.map(fmt)}).set_index("Nivå")
+        "Antal": r.n.map(fmt)}).set_index("Nivå").rename_axis(f"Nivå ({VARIANT_SV.get(variant, variant)}, "
+                                                             f"{horizon} år framåt)")
 
 
 def table_flag_record(rd, variant: str = "places_unknown", horizon: int = 1) -> pd.DataFrame | None:

@@ -178,7 +178,8 @@ def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) ->
     for x in r.itertuples():
         yard = FORECASTER_SV.get(x.best_yardstick, x.best_yardstick)
         verdict = ("bättre än" if x.skill > 0.005 else "sämre än" if x.skill < -0.005 else "lika bra som")
-        lines.append(f"- Per {INTAKE_LEVEL_SV.get(x.level, x.level)}: prognosens fel {fmt(x.model_wape, 1)} % mot "
+        where = "För hela regionen" if x.level == "region" else f"Per {INTAKE_LEVEL_SV.get(x.level, x.level)}"
+        lines.append(f"- {where}: prognosens fel {fmt(x.model_wape, 1)} % mot "
                      f"{fmt(x.best_wape, 1)} % för \"{yard}\", alltså **{verdict}** den enkla jämförelsen "
                      f"(förbättring {pct(x.skill)}).")
     losses = r[r.skill < -0.005]
