@@ -24,7 +24,7 @@ from .regions import ADMISSION_REGION
 # is a third of a report's kernel time in the annual run.
 
 FILES = ("ages", "risk", "accuracy", "county_accuracy", "scorecard", "flows", "units",
-         "transition", "programme_mix", "municipalities", "boundaries", "history16_18", "observed",
+         "transition", "programme_mix", "municipalities", "boundaries", "history16_18", "history16", "observed",
          "scenario_flows", "intake_scores", "flag_scores", "intake_coverage")
 
 
@@ -214,6 +214,7 @@ def write_chain_tables(out_dir: Path, chain, n_paths: int = 1000, seed: int = 1,
     ch = chain.tables["cohort_history"]
     h = ch[(ch.age.between(16, 18)) & ch.kommun_kod.isin(list(ADMISSION_REGION))]
     tables["history16_18"] = h.groupby(["kommun_kod", "year"]).population.sum().reset_index()
+    tables["history16"] = h[h.age == 16].groupby(["kommun_kod", "year"]).population.sum().reset_index()
     rm = chain.region
     tables["observed"] = build_observed(adm, chain.tables["school_crosswalk"], chain.tables["gymnasium_units"],
                                         rm.clusters)
@@ -293,7 +294,8 @@ class RunData:
     - ``flows``: home_kod, skolenhetskod, students, kind (wanted / placed), group, year (first
       projection year); ``scenario_flows``: the same for a scenario's new schools' first year.
     - ``units``: skolenhetskod, skola, kommun_kod, owner_type, x, y, group, places, admitted, W, cluster.
-    - ``transition``, ``programme_mix``, ``municipalities``, ``boundaries``, ``history16_18``.
+    - ``transition``, ``programme_mix``, ``municipalities``, ``boundaries``, ``history16_18``,
+      ``history16`` (observed population by municipality and year: ages 16–18, age 16).
     """
 
     path: Path
@@ -310,6 +312,7 @@ class RunData:
     municipalities: pd.DataFrame
     boundaries: pd.DataFrame
     history16_18: pd.DataFrame
+    history16: pd.DataFrame
     observed: pd.DataFrame
     scenario_flows: pd.DataFrame
     intake_scores: pd.DataFrame        # real-time intake backtest vs yardsticks (forecast.intake.score_table)

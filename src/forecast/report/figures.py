@@ -449,6 +449,7 @@ def plot_places_needed(rd, level: str, area: str, title: str | None = None):
         ax.set_title(GROUP_SV[g])
         ax.set_ylabel("elever i åk 1")
         _swedish_axis(ax.yaxis)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
         if len(f):
             e = f.iloc[-1]
@@ -457,6 +458,7 @@ def plot_places_needed(rd, level: str, area: str, title: str | None = None):
     axes[0][0].legend(fontsize=8.5, frameon=False, loc="lower left")
     fig.suptitle(title or "Platser, antagna och efterfrågan")
     _source(fig, SRC_ADM + f" Utfall: slutantagningen t.o.m. {last}. Prognos: väntevärde och 80 % intervall.")
+    fig.subplots_adjust(top=0.85, wspace=0.3)
     desc = (f"Linjediagram per programgrupp: platser och antagna elever i åk 1 till och med {last} (utfall), "
             f"därefter platser och väntad efterfrågan med 80 % intervall (prognos); en streckad linje skiljer dem.")
     if parts:
