@@ -99,3 +99,11 @@ def test_every_figure_describes_itself_in_swedish(tmp_path):
     assert ax.xaxis.get_major_formatter()(2.5, 0) == "2,5"
     assert figures._unit_name("Kärrtorps gymnasium 37839488") == "Kärrtorps gymnasium"
     matplotlib.pyplot.close(fig)
+
+
+def test_table_headings_wrap_at_syllable_joints_only():
+    """Soft hyphens let a narrow print column wrap a long heading word; the text is unchanged."""
+    assert page.hyphenate("Sannolikhet") == "San\u00adno\u00adlik\u00adhet"
+    assert page.hyphenate("Platser").replace("\u00ad", "") == "Platser" and page.hyphenate("Nr") == "Nr"
+    html = page.hyphenate_headers('<th class="x">Efterfrågan (80 %)</th><td>Sannolikhet 1\u00a0234</td>')
+    assert html == '<th class="x">Efterfrå\u00adgan (80 %)</th><td>Sannolikhet 1\u00a0234</td>'   # cells untouched

@@ -15,6 +15,7 @@ import re
 import matplotlib.patheffects as pe
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon as MplPolygon
@@ -31,6 +32,13 @@ _HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 
 plt.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "font.size": 10, "axes.titlesize": 11,
                      "axes.spines.top": False, "axes.spines.right": False, "axes.formatter.use_locale": False})
+
+
+# Tables in the report pages are shown whole: pandas cuts a cell after 50 characters ("Fredrika
+# Bremergymnasiet Högskoleförberedande ...") and a table after 60 rows by default. Set here, with
+# the figure style, because every report notebook imports this module before it shows anything.
+pd.set_option("display.max_colwidth", None)
+pd.set_option("display.max_rows", 500)
 
 
 class ReportFigure(Figure):
