@@ -159,15 +159,34 @@ def _draw_boundaries(ax, rd, values: dict | None = None, cmap="RdBu_r", vmin=Non
     return pc
 
 
-def _name_municipalities(ax, rd, codes=None, size: float = NAME_SIZE, **kw) -> None:
-    """Each municipality's name at a point inside it (white halo so it reads on any colour)."""
+def _name_municipalities(ax, rd, codes=None, size: float = NAME_SIZE, avoid: bool = False, **kw) -> None:
+    """Each municipality's name at a point inside it (white halo so it reads on any colour).
+    ``avoid``: names that would overlap a placed one move up or down (largest areas placed first),
+    with a thin leader line to their municipality."""
+    items = []
     for r in rd.boundaries.itertuples():
         if codes is not None and r.kommun_kod not in codes:
             continue
-        p = wkt.loads(r.geometry_wkt)
-        p = max(getattr(p, "geoms", [p]), key=lambda g: g.area).representative_point()
-        ax.annotate(rd.name(r.kommun_kod), (p.x, p.y), ha="center", va="center", fontsize=size, color="0.1",
-                    path_effects=_HALO, annotation_clip=True, **kw)
+        g = wkt.loads(r.geometry_wkt)
+        g = max(getattr(g, "geoms", [g]), key=lambda p: p.area)
+        items.append((g.area, g.representative_point(), rd.name(r.kommun_kod)))
+    ax.apply_aspect()
+    to_pt = 72 / ax.figure.dpi
+    boxes: list = []
+    line = size * 1.3
+    for _, p, name in sorted(items, key=lambda t: -t[0]):
+        dy = 0.0
+        if avoid:
+            px, py = ax.transData.transform((p.x, p.y)) * to_pt
+            w = size * 0.58 * len(name) + 2
+            for dy in (0, line, -line, 2 * line, -2 * line, 3 * line, -3 * line, 4 * line, -4 * line):
+                b = (px - w / 2, py + dy - line / 2, px + w / 2, py + dy + line / 2)
+                if all(b[2] < o[0] or b[0] > o[2] or b[3] < o[1] or b[1] > o[3] for o in boxes):
+                    break
+            boxes.append(b)
+        ax.annotate(name, (p.x, p.y), xytext=(0, dy), textcoords="offset points", ha="center", va="center",
+                    fontsize=size, color="0.1", path_effects=_HALO, annotation_clip=True,
+                    arrowprops=dict(arrowstyle="-", color="0.3", lw=0.5, shrinkA=0, shrinkB=0) if dy else None, **kw)
 
 
 def plot_growth_map(rd, year: int):
@@ -179,7 +198,7 @@ def plot_growth_map(rd, year: int):
     lim = max(5.0, np.nanmax(np.abs(list(growth.values()))))
     fig, ax = _figure(WIDTH, 8.0)
     _draw_boundaries(ax, rd, growth, vmin=-lim, vmax=lim, label=f"förändring {rd.meta['base_year']}–{year}, %")
-    _name_municipalities(ax, rd, size=6.5)
+    _name_municipalities(ax, rd, size=6.5, avoid=True)
     ax.set_title(f"16–18-åringar: förändring {rd.meta['base_year']}–{year} per kommun")
     _source(fig, SRC_POP + " Kartunderlag: kommungränser (generaliserade), SWEREF 99 TM.", bottom=0.07)
     ranked = sorted(growth.items(), key=lambda kv: kv[1], reverse=True)
@@ -258,7 +277,7 @@ def plot_units_map(rd, year: int, color_by: str = "p_overcapacity", highlight: s
               margin_m=3000, min_span_m=20000)
         _name_municipalities(ax, rd, codes=[highlight], size=11, weight="bold", alpha=0.6)
     else:
-        _name_municipalities(ax, rd, size=6.0, alpha=0.8)
+        _name_municipalities(ax, rd, size=6.0, avoid=True, alpha=0.8)
     sc = ax.scatter(u.loc[r.area, "x"], u.loc[r.area, "y"], s=np.sqrt(r.places) * 4, c=r.p, cmap="YlOrRd",
                     vmin=0, vmax=1, edgecolor="0.3", linewidth=0.4, alpha=0.9, zorder=3)
     if label_units is None:
