@@ -27,6 +27,7 @@ import pandas as pd
 
 from .data import load_table
 from .errors import ParameterError
+from .files import read_csv_named
 from .paths import OBSERVED_FLOWS, PROCESSED_DIR, PROJECT_ROOT
 from .projection import CohortHistory, Projection, project_cohorts
 from .risk import RegionModel, age16_by_year, apply_scenario, build_region_model, run_risk
@@ -160,7 +161,7 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     if obs_path is not None:
         if not obs_path.is_file():
             raise ParameterError(f"observed flows file {obs_path} does not exist")
-        observed = pd.read_csv(obs_path, dtype=str, keep_default_na=False, encoding="utf-8")
+        observed = read_csv_named(obs_path, dtype=str, keep_default_na=False, encoding="utf-8")
     region = build_region_model(tables, age16, year=origin, choice_sd=resid_sd, observed=observed,
                                 observed_source=str(obs_path))
     # Students a full unit cannot take look for a place at units with room (full spill) in the
