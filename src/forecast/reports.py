@@ -723,8 +723,9 @@ def render_index(result: RunResult, data_dir: Path) -> str:
                           "over": int(units.flag_overcapacity.sum()), "short": int(units.flag_shortage.sum()),
                           "util": (muni.placed.sum() / muni.places.sum()) if muni.places.sum() > 0 else None}
         year5 = y5
+        pop_year, origin = rd.meta.get("base_year"), rd.meta.get("origin")
     except Exception:  # the index must still list the reports when the data failed
-        year5 = None
+        year5 = pop_year = origin = None
     from .plots import fmt, pct
     rows = []
     for j in result.jobs:
@@ -740,7 +741,7 @@ def render_index(result: RunResult, data_dir: Path) -> str:
     m = result.manifest
     return _template("index.html.j2").render(
         run_id=m.get("run_id", ""), created=m.get("created", ""), git_commit=m.get("git_commit", "")[:10],
-        base_year=m.get("config", {}).get("base_year", ""), year5=year5 or "", rows=rows,
+        base_year=pop_year or "", origin=origin or "", year5=year5 or "", rows=rows,
         n_ok=sum(j.status == "ok" for j in result.jobs))
 
 
