@@ -104,7 +104,11 @@ class WarmKernel:
     def start(self) -> None:
         from jupyter_core.utils import run_sync
         km = ipc_kernel_manager_class()(kernel_name="python3")
-        run_sync(km.start_kernel)(cwd=self.cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        # The kernel's own stderr (e.g. "Parent appears to have exited" after Ctrl-C) is not the
+        # user's: what a notebook prints reaches its report through the kernel's channels.
+        import subprocess
+        run_sync(km.start_kernel)(cwd=self.cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                                  stderr=subprocess.DEVNULL)
         kc = km.client()
         kc.start_channels()
         try:
