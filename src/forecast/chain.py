@@ -155,7 +155,9 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     age16 = _age16(tables, proj)
     # The flow model is anchored on the admissions of the origin: its attractiveness reproduces
     # each unit's intake that year, and moves with the 16-year-olds of each home municipality.
-    params, resid_sd = _intake_settings(tables, origin)
+    from .intake import inputs_from_tables
+    panel, grades = inputs_from_tables(tables)      # built once: settings, signals and places use it
+    params, resid_sd = _intake_settings(panel, grades, origin)
     obs_path = Path(observed_flows) if observed_flows else (OBSERVED_FLOWS if OBSERVED_FLOWS.is_file() else None)
     observed = None
     if obs_path is not None:
@@ -168,41 +170,38 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     # simulated paths: the choice noise moves students between units and must not lose them. The
     # fill shortfall of full units (A21) is retired: entrants = placed + not placed (A24).
     region = replace(region, spill=1.0, fill_shortfall=np.zeros(0))
-    region = _apply_intake_params(region, tables, params, origin)
-    region = replace(region, announced=load_places(tables, origin, places_dir))
+    region = _apply_intake_params(region, panel, params, origin)
+    region = replace(region, announced=load_places(tables, origin, places_dir, panel))
     intake_info = {"origin": origin, "params": params, "choice_sd": resid_sd, "notes": notes}
     base = Chain(tables, history, proj, age16, region, None, intake_info)
     return with_scenario(base, sc) if sc is not None else base
 
 
-def load_places(tables: dict, origin: int, places_dir: str | Path | None = None) -> pd.DataFrame:
+def load_places(tables: dict, origin: int, places_dir: str | Path | None = None,
+                panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """Announced or decided places (``config/places/*.csv`` by default; forecast.places), checked
-    against the units and programme groups of the origin's admissions."""
+    against the units and programme groups of the origin's admissions (``panel``: the intake
+    panel when the caller has it)."""
     from . import intake
     from .places import read_places
     folder = Path(places_dir) if places_dir else PROJECT_ROOT / "config" / "places"
     folder = folder if folder.is_absolute() else PROJECT_ROOT / folder
-    panel, _ = intake.inputs_from_tables(tables)
+    if panel is None:
+        panel, _ = intake.inputs_from_tables(tables)
     now = panel[(panel.year == origin) & (panel.places > 0)]
     known = set(tables["gymnasium_units"].skolenhetskod) | set(now.skolenhetskod)
     return read_places(folder, known, origin, set(zip(now.skolenhetskod, now.group)))
 
 
-def _apply_intake_params(region: RegionModel, tables: dict, params, origin: int) -> RegionModel:
-    """The intake model's demand signals as attractiveness factors of the fitted units: last
-    year's change carried on or reverted (φ) and the reserve pull of full units (α)."""
-    from . import intake
+def _apply_intake_params(region: RegionModel, panel: pd.DataFrame, params, origin: int) -> RegionModel:
+    """The intake model's demand signals (forecast.intake.demand_signals) as attractiveness factors
+    of the fitted units: last year's change carried on or reverted (φ) and the reserve pull (α)."""
+    from .intake import demand_signals
     if not params.phi and not params.alpha:
         return region
-    panel, _ = intake.inputs_from_tables(tables)
-    now = panel[panel.year == origin].set_index(["skolenhetskod", "group"])
-    before = panel[panel.year == origin - 1].set_index(["skolenhetskod", "group"]).admitted.reindex(now.index)
-    A = now.admitted
-    factor = pd.Series(1.0, index=now.index)
-    ok = (before > 0) & (A > 0)
-    factor[ok] = np.clip(A[ok] / before[ok], 0.5, 2.0) ** params.phi
-    pull = np.divide(params.alpha * np.minimum(now.reserves, A) * now.full, A, out=np.zeros(len(A)), where=A > 0)
-    factor = factor * (1 + pull)
+    change, pull = demand_signals(panel, origin, params)
+    A = panel[panel.year == origin].set_index(["skolenhetskod", "group"]).admitted
+    factor = change * (1 + np.divide(pull, A, out=np.zeros(len(A)), where=A > 0))
     models = dict(region.models)
     for g, m in models.items():
         f = np.array([float(factor.get((u, g), 1.0)) for u in m.units.skolenhetskod])
@@ -210,16 +209,14 @@ def _apply_intake_params(region: RegionModel, tables: dict, params, origin: int)
     return replace(region, models=models)
 
 
-def _intake_settings(tables: dict, origin: int):
+def _intake_settings(panel: pd.DataFrame, grades: pd.DataFrame, origin: int):
     """The intake model's settings chosen on the outcomes known at the origin (nested, as in the
     backtest; forecast.intake) and the spread of its one-year unit errors (choice noise, A14)."""
     from . import intake
-    panel, grades = intake.inputs_from_tables(tables)
     if int(grades.school_year.max()) < origin:
         return intake.DEFAULT, 0.0
     fc = intake.forecast(panel, grades, origin, horizons=(1,))
-    sd = fc.attrs["error_sd"]
-    return fc.attrs["params"], sd
+    return fc.attrs["params"], fc.attrs["error_sd"]
 
 
 def _age16(tables: dict, proj: Projection) -> pd.DataFrame:

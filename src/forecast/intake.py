@@ -197,19 +197,13 @@ def forecast_year(panel: pd.DataFrame, origin: int, year: int, growth: pd.DataFr
         g = pd.Series(g_region, index=last.index)
     else:
         g = pd.Series(last.kommun_kod.map(gr).fillna(g_region).to_numpy(), index=last.index)
-    A, P0, R = last.admitted, last.places, last.reserves
-    pull = params.alpha * np.minimum(R, A) * last.full.astype(float)
-    change = pd.Series(1.0, index=last.index)
-    if params.phi:
-        before = panel[panel.year == origin - 1].set_index(["skolenhetskod", "group"]).admitted
-        prev = before.reindex(last.index)
-        ok = (prev > 0) & (A > 0)
-        change[ok] = np.clip(A[ok] / prev[ok], 0.5, 2.0) ** params.phi
+    A = last.admitted
+    change, pull = demand_signals(panel, origin, params)
     D = A * g * change + pull
     out = pd.DataFrame({"skolenhetskod": last.index.get_level_values(0), "group": last.index.get_level_values(1),
                         "skola": last.skola.to_numpy(), "kommun_kod": last.kommun_kod.to_numpy(),
                         "cluster": last.cluster.to_numpy(), "owner_type": last.owner_type.to_numpy(),
-                        "admitted_origin": A.to_numpy(), "places_origin": P0.to_numpy(),
+                        "admitted_origin": A.to_numpy(), "places_origin": last.places.to_numpy(),
                         "full_origin": last.full.to_numpy(), "growth": g.to_numpy(), "demand": D.to_numpy()})
     if places is None:
         out["places_used"] = out.places_origin
@@ -232,6 +226,21 @@ def forecast_year(panel: pd.DataFrame, origin: int, year: int, growth: pd.DataFr
                                 "places_used": new.places.to_numpy(float), "new_unit": True})
             out = pd.concat([out, add], ignore_index=True)
     return place_with_spill(out, params.spill)
+
+
+def demand_signals(panel: pd.DataFrame, origin: int, params: IntakeParams) -> tuple[pd.Series, pd.Series]:
+    """(change, pull) per unit-group of the origin year: last year's change carried on or reverted,
+    (A_T / A_{T−1})^φ clipped to 0.5–2 (1 without a previous year), and the reserve pull of full
+    units, α · min(R_T, A_T). Shared by the intake forecast and the chain's flow model."""
+    last = panel[panel.year == origin].set_index(["skolenhetskod", "group"])
+    A = last.admitted
+    pull = params.alpha * np.minimum(last.reserves, A) * last.full.astype(float)
+    change = pd.Series(1.0, index=last.index)
+    if params.phi:
+        prev = panel[panel.year == origin - 1].set_index(["skolenhetskod", "group"]).admitted.reindex(last.index)
+        ok = (prev > 0) & (A > 0)
+        change[ok] = np.clip(A[ok] / prev[ok], 0.5, 2.0) ** params.phi
+    return change, pull
 
 
 def place_with_spill(fc: pd.DataFrame, spill: float) -> pd.DataFrame:
