@@ -3,7 +3,8 @@
     python benchmarks/risk.py           # readable summary
     python benchmarks/risk.py --json    # one JSON object
 
-Prints the one-year intake backtest (2021–2023), the calibration of the overcapacity flags
+Prints the flow model's one-year intake check (it uses the target year's realised 16-year-olds
+and places, so it is NOT a real-time track record: that is benchmarks/intake.py), the calibration of the overcapacity flags
 (Brier score against the base rate and persistence), the calibrated kluster syd share and the
 2018 split, and the seconds for flows + placement + risk for the whole region with 1,000 paths
 (one projection year, and all ten). Needs `make data` first.
