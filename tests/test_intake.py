@@ -167,3 +167,61 @@ def test_platt_recalibration_known_answer():
     assert a == pytest.approx(0.5, abs=1e-6) and b == pytest.approx(2.0, abs=1e-6)
     assert np.allclose(intake.platt_apply(p, a, b), true)
     assert intake.platt_fit(p[:50], true[:50]) == (0.0, 1.0)      # too few earlier flags: identity
+
+
+STATE_PANEL = panel_rows([
+    # X: below θ in 2020, above in 2021, below in 2022
+    (2020, "X", "HF", 100, 80, 20, 0, False, "0180", "kommunal", "X", "c"),
+    (2021, "X", "HF", 100, 95, 5, 0, False, "0180", "kommunal", "X", "c"),
+    (2022, "X", "HF", 100, 70, 30, 0, False, "0180", "kommunal", "X", "c"),
+    # Z: new in 2021 (below), above in 2022
+    (2021, "Z", "HF", 50, 20, 30, 0, False, "0180", "kommunal", "Z", "c"),
+    (2022, "Z", "HF", 50, 50, 0, 0, False, "0180", "kommunal", "Z", "c"),
+    # W: full in 2020; 2021 places raised to 80 and 59 admitted (below); closed in 2022
+    (2020, "W", "HF", 60, 60, 0, 0, False, "0180", "kommunal", "W", "c"),
+    (2021, "W", "HF", 80, 59, 21, 0, False, "0180", "kommunal", "W", "c"),
+])
+
+
+def test_persistence_state_by_hand():
+    s = intake.persistence_state(np.array([80.0, 95.0, 0.0, 60.0]), np.array([100.0, 100.0, 0.0, 60.0]), None, 0.9)
+    assert s.tolist() == [1.0, 0.0, intake.NEW_STATE, 0.0]
+    # announced places: + 10 when the origin's intake fills less than θ of them (60/80 = 0.75)
+    s = intake.persistence_state(np.array([80.0, 95.0, 0.0, 60.0]), np.array([100.0, 100.0, 0.0, 60.0]),
+                                 np.array([100.0, 100.0, 40.0, 80.0]), 0.9)
+    assert s.tolist() == [11.0, 0.0, intake.NEW_STATE, 10.0]
+
+
+def test_state_pairs_by_hand_lag_and_announced():
+    def pairs(**kw):
+        p = intake._state_pairs(STATE_PANEL, 0.9, **kw)
+        return sorted(zip(p.prev.tolist(), p.outcome.tolist()))
+    N = intake.NEW_STATE
+    # lag 1, outcome years 2021-2022: X21 (1 → 0), Z21 (new → 1), W21 (0 → 1), X22 (0 → 1), Z22 (1 → 0)
+    assert pairs() == sorted([(1.0, 0.0), (N, 1.0), (0.0, 1.0), (0.0, 1.0), (1.0, 0.0)])
+    # lag 2: only 2022 outcomes, states of 2020: X (1 → 1), Z (absent in 2020: new → 0)
+    assert pairs(lag=2) == sorted([(1.0, 1.0), (N, 0.0)])
+    # announced: + 10 if the earlier intake fills < θ of the outcome year's places:
+    # X21 80/100 → 11; W21 60/80 → 10; X22 95/100 → 0; Z22 20/50 → 11
+    assert pairs(announced=True) == sorted([(11.0, 0.0), (N, 1.0), (10.0, 1.0), (0.0, 1.0), (11.0, 0.0)])
+    # nothing from after the panel's last year, nothing before its first
+    assert intake._state_pairs(STATE_PANEL[STATE_PANEL.year <= 2020], 0.9).empty
+
+
+def test_flag_yardsticks_use_the_same_information_by_hand():
+    """Origin 2021, h = 1 to 2022: calibrated persistence from the 2020 → 2021 pairs only."""
+    cur = pd.DataFrame({"skolenhetskod": ["X", "Z", "N"], "group": "HF", "h": 1,
+                        "admitted_origin": [95.0, 20.0, 0.0], "places_origin": [100.0, 50.0, 0.0],
+                        "actual": [70.0, 50.0, 10.0], "places_actual": [100.0, 50.0, 40.0]})
+    growth = pd.DataFrame({"area": ["region"], "h": [1], "growth": [1.0]})
+    out = intake._add_yardsticks(cur.copy(), STATE_PANEL, growth, 2021, "places_unknown", 0.9)
+    # pairs 2020 → 2021: X (1 → 0), Z (new → 1), W (0 → 1); base rate 2/3
+    assert out.p_base_rate.tolist() == pytest.approx([2 / 3] * 3)
+    # X state 0 → P = 1 (W); Z state 1 → P = 0 (X); N new → P = 1 (Z)
+    assert out.p_persistence_calibrated.tolist() == pytest.approx([1.0, 0.0, 1.0])
+    assert out.outcome_overcapacity.tolist() == [1.0, 0.0, 1.0]
+    # 0/1 persistence: the origin's state; a new unit gets the share below θ at the origin (2/3: Z, W)
+    assert out.p_persistence_01.tolist() == pytest.approx([0.0, 1.0, 2 / 3])
+    ann = intake._add_yardsticks(cur.copy(), STATE_PANEL, growth, 2021, "places_announced", 0.9)
+    # announced states: X 95/100 → 0, Z 20/50 → 11, N new; pairs: X21 11 → 0, Z21 new → 1, W21 10 → 1
+    assert ann.p_persistence_calibrated.tolist() == pytest.approx([2 / 3, 0.0, 1.0])   # state 0 unseen: base rate

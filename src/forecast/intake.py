@@ -549,14 +549,19 @@ def _add_yardsticks(cur: pd.DataFrame, panel: pd.DataFrame, growth: pd.DataFrame
     if variant == "places_announced":
         cur["persistence_capped"] = scores.persistence_capped(cur.admitted_origin.to_numpy(),
                                                               cur.places_actual.to_numpy())
-    # flags: outcome below θ in the target year; persistence states from the origin year
+    # flags: outcome below θ in the target year. Calibrated persistence: P(outcome | the persistence
+    # state at the origin), estimated on past pairs with the same lag h; a unit-group without places
+    # at the origin has a state of its own (NEW_STATE). In "places announced" the yardstick gets
+    # the announced places too: the state is the pair (state at the origin, state of persistence
+    # capped at the announced places).
     past = panel[panel.year <= origin]
-    pairs = _state_pairs(past, theta)
-    prev_state = np.where(cur.places_origin > 0, (cur.admitted_origin / np.maximum(cur.places_origin, 1e-9)) < theta,
-                          np.nan)
+    announced = variant == "places_announced"
+    pairs = _state_pairs(past, theta, lag=h, announced=announced)
+    prev_state = persistence_state(cur.admitted_origin.to_numpy(float), cur.places_origin.to_numpy(float),
+                                   cur.places_actual.to_numpy(float) if announced else None, theta)
     cur["outcome_overcapacity"] = np.where(cur.places_actual > 0,
                                            cur.actual / np.maximum(cur.places_actual, 1e-9) < theta, np.nan)
-    cur["prev_overcapacity"] = prev_state
+    cur["prev_overcapacity"] = prev_state % 10          # the state at the origin (0, 1, NEW_STATE)
     if len(pairs):
         cur["p_base_rate"] = scores.base_rate(pairs.outcome.to_numpy())
         cur["p_persistence_calibrated"] = scores.calibrated_persistence(prev_state, pairs.prev.to_numpy(),
@@ -566,18 +571,41 @@ def _add_yardsticks(cur: pd.DataFrame, panel: pd.DataFrame, growth: pd.DataFrame
         cur["p_persistence_calibrated"] = np.nan
     st = past[(past.year == origin) & (past.places > 0)]
     rate = float(((st.admitted / st.places) < theta).mean()) if len(st) else 0.5
-    cur["p_persistence_01"] = scores.persistence_01(prev_state, rate)
+    s0 = cur.prev_overcapacity.to_numpy(float)
+    cur["p_persistence_01"] = scores.persistence_01(np.where(s0 == NEW_STATE, np.nan, s0), rate)
     return cur
 
 
-def _state_pairs(past: pd.DataFrame, theta: float) -> pd.DataFrame:
-    """(below θ in year t − 1, below θ in year t) for unit-groups with places in both, t ≤ origin."""
-    p = past[past.places > 0].copy()
-    p["below"] = (p.admitted / p.places) < theta
-    a = p[["year", "skolenhetskod", "group", "below"]]
-    b = a.assign(year=a.year + 1)
-    m = a.merge(b, on=["year", "skolenhetskod", "group"], suffixes=("", "_prev"))
-    return pd.DataFrame({"prev": m.below_prev.astype(float), "outcome": m.below.astype(float)})
+NEW_STATE = 2.0      # persistence state of a unit-group without places at the origin (not in its data)
+
+
+def persistence_state(admitted_origin: np.ndarray, places_origin: np.ndarray, places_target: np.ndarray | None,
+                      theta: float) -> np.ndarray:
+    """The state "the same as last year" gives a unit-group: 1 if the origin's intake fills less than
+    θ of the origin's places, else 0; NEW_STATE without places at the origin. With the target year's
+    places (``places_target``: announced) the state is s + 10·c, c = 1 if the origin's intake fills
+    less than θ of the announced places (persistence capped at them), so the calibration can use
+    both (a NEW_STATE unit-group stays NEW_STATE)."""
+    has = places_origin > 0
+    s = (admitted_origin / np.maximum(places_origin, 1e-9) < theta).astype(float)
+    if places_target is not None:
+        s = s + 10 * (admitted_origin / np.maximum(places_target, 1e-9) < theta)
+    return np.where(has, s, NEW_STATE)
+
+
+def _state_pairs(past: pd.DataFrame, theta: float, lag: int = 1, announced: bool = False) -> pd.DataFrame:
+    """(persistence state made at year t − lag, below θ in year t) for every unit-group with places in
+    year t, t − lag ≥ the first year in ``past``: the calibration set of the calibrated persistence
+    (t ≤ the origin: ``past`` ends there). The state is :func:`persistence_state` (with the places of
+    t when ``announced``); a unit-group without places at t − lag has NEW_STATE."""
+    p = past[past.places > 0]
+    first = int(past.year.min()) if len(past) else 0
+    out = p[p.year - lag >= first][["year", "skolenhetskod", "group", "admitted", "places"]]
+    prev = past[["year", "skolenhetskod", "group", "admitted", "places"]].assign(year=past.year + lag)
+    m = out.merge(prev, on=["year", "skolenhetskod", "group"], how="left", suffixes=("", "_prev"))
+    state = persistence_state(m.admitted_prev.fillna(0).to_numpy(float), m.places_prev.fillna(0).to_numpy(float),
+                              m.places.to_numpy(float) if announced else None, theta)
+    return pd.DataFrame({"prev": state, "outcome": (m.admitted / m.places < theta).astype(float).to_numpy()})
 
 
 # ----------------------------------------------------------------------------------------------
