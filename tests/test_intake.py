@@ -225,3 +225,65 @@ def test_flag_yardsticks_use_the_same_information_by_hand():
     ann = intake._add_yardsticks(cur.copy(), STATE_PANEL, growth, 2021, "places_announced", 0.9)
     # announced states: X 95/100 → 0, Z 20/50 → 11, N new; pairs: X21 11 → 0, Z21 new → 1, W21 10 → 1
     assert ann.p_persistence_calibrated.tolist() == pytest.approx([2 / 3, 0.0, 1.0])   # state 0 unseen: base rate
+
+
+def test_stack_fit_known_answer():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(0, 2, 300), rng.uniform(-1, 1, 300)])
+    true = 1 / (1 + np.exp(-(-0.5 + 0.8 * x[:, 0] - 1.5 * x[:, 1])))
+    # expected outcomes: without a penalty the maximum-likelihood fit recovers the map exactly
+    m = intake.stack_fit(x, true, ridge=0.0)
+    assert np.allclose(intake.stack_apply(m, x, np.full(300, 0.5)), true, atol=1e-8)
+    assert m["beta"][1] == pytest.approx(0.8 * x[:, 0].std()) and m["beta"][2] == pytest.approx(-1.5 * x[:, 1].std())
+    # a penalty shrinks the standardised slopes towards 0 and leaves the intercept free
+    s = intake.stack_fit(x, true, ridge=50.0)
+    assert 0 < s["beta"][1] < m["beta"][1] and m["beta"][2] < s["beta"][2] < 0
+    # one feature, the logit of a probability, no penalty: Platt scaling
+    p = np.linspace(0.02, 0.98, 200)
+    y = 1 / (1 + np.exp(-(0.5 + 2.0 * np.log(p / (1 - p)))))
+    lp = np.log(p / (1 - p))[:, None]
+    assert np.allclose(intake.stack_apply(intake.stack_fit(lp, y, ridge=0.0), lp, p),
+                       intake.platt_apply(p, *intake.platt_fit(p, y)), atol=1e-8)
+    # too few earlier flags, or one outcome only: the simulated probabilities stay
+    assert intake.stack_fit(x[:99], true[:99]) is None
+    assert intake.stack_fit(x, np.ones(300)) is None
+    raw = np.full(300, 0.3)
+    assert (intake.stack_apply(None, x, raw) == raw).all()
+    xn = x.copy()
+    xn[0, 1] = np.nan
+    assert intake.stack_apply(m, xn, raw)[0] == 0.3
+
+
+def test_flag_features_by_hand():
+    items = pd.DataFrame({"origin": [2021, 2021, 2021], "skolenhetskod": ["11111111", "22222222", "NEW"],
+                          "group": "HF", "admitted_origin": [100.0, 50.0, 0.0], "places_origin": [100.0, 80.0, 0.0],
+                          "p_overcapacity_raw": [0.5, 0.9, 1.0]})
+    f = intake.flag_features(items, PANEL)
+    assert f[:, 0].tolist() == pytest.approx([0.0, np.log(9), np.log(99)])      # logit, clipped at 0.99
+    assert f[:, 1].tolist() == pytest.approx([0.0, np.log(51 / 81), 0.0])
+    assert f[:, 2].tolist() == [0.0, 0.0, 1.0]
+    assert f[:, 3].tolist() == pytest.approx([0.3, 0.0, 0.0])                    # Alfa: 30 reserves / 100
+    assert f[:, 4].tolist() == pytest.approx([np.log(101), np.log(81), 0.0])
+
+
+def test_backtest_flags_use_only_outcomes_known_at_the_origin(real):
+    """The backtest's probabilities for origin 2022 (raw, stacked, yardsticks) stay the same when
+    the intake of 2023 and 2024 (the outcomes not known at 2022) is changed: only outcomes up to
+    2022 reach them. The places of 2023 stay (the variant "places announced" knows them)."""
+    panel, grades = intake.inputs_from_tables(real)
+    full = intake.backtest(panel, grades, origins=[2020, 2021, 2022], horizons=(1, 2))
+    moved = panel.copy()
+    later = (moved.year >= 2023).to_numpy()
+    moved.loc[later, "admitted"] = moved.admitted[later] * np.where(np.arange(later.sum()) % 2, 0.5, 1.3)
+    alt = intake.backtest(moved, grades, origins=[2020, 2021, 2022], horizons=(1, 2))
+    cols = ["skolenhetskod", "group", "variant", "h", "p_overcapacity", "p_overcapacity_raw", "p_persistence_calibrated",
+            "p_base_rate"]
+    a = full.items[full.items.origin == 2022].sort_values(cols[:4])[cols].reset_index(drop=True)
+    b = alt.items[alt.items.origin == 2022].sort_values(cols[:4])[cols].reset_index(drop=True)
+    assert a.p_overcapacity.notna().sum() > 400
+    assert not np.allclose(a.p_overcapacity.fillna(0), a.p_overcapacity_raw.fillna(0))   # the stack acted
+    pd.testing.assert_frame_equal(a, b)
+    # and the outcomes did move (the test can see a leak)
+    ya = full.items[full.items.origin == 2022].outcome_overcapacity
+    yb = alt.items[alt.items.origin == 2022].outcome_overcapacity
+    assert ya.sum() != yb.sum()

@@ -383,6 +383,60 @@ def platt_apply(p: np.ndarray, a: float, b: float) -> np.ndarray:
     return np.where(np.isnan(p), np.nan, out)
 
 
+STACK_FEATURES = ("logit_p", "log_fill", "new", "reserve_share", "log_places")
+STACK_RIDGE = 1.0           # L2 penalty on the standardised slopes (the intercept is free)
+
+
+def flag_features(items: pd.DataFrame, panel: pd.DataFrame) -> np.ndarray:
+    """The stacking features of each item, all known at its origin (column ``origin``): the logit of
+    the simulated P(overcapacity) (``p_overcapacity_raw``, clipped to 0.01–0.99), the log fill at
+    the origin log((A_T + 1)/(P_T + 1)) clipped to −3…1, new (no places at the origin), reserves
+    over places at the origin (capped at 2) and log(P_T + 1). A new unit-group has fill, reserves
+    and places 0: the indicator carries it."""
+    res = panel[["year", "skolenhetskod", "group", "reserves"]].rename(columns={"year": "origin"})
+    r = items[["origin", "skolenhetskod", "group"]].merge(res, on=["origin", "skolenhetskod", "group"], how="left")
+    A, P = items.admitted_origin.to_numpy(float), items.places_origin.to_numpy(float)
+    new = P <= 0
+    fill = np.where(new, 0.0, np.clip(np.log((A + 1) / (P + 1)), -3, 1))
+    reserves = np.where(new, 0.0, np.minimum(r.reserves.fillna(0).to_numpy(float) / np.maximum(P, 1), 2))
+    return np.column_stack([_logit(items.p_overcapacity_raw.to_numpy(float)), fill, new.astype(float), reserves,
+                            np.log(np.maximum(P, 0) + 1)])
+
+
+def stack_fit(x: np.ndarray, y: np.ndarray, ridge: float = STACK_RIDGE) -> dict | None:
+    """Logistic regression of 0/1 outcomes y on features x (columns standardised on x; L2 penalty
+    ``ridge`` on the slopes, none on the intercept) by Newton steps: {'mean', 'sd', 'beta'}; None
+    (keep the simulated probabilities) with fewer than MIN_CALIBRATION items or one outcome only."""
+    ok = ~np.isnan(x).any(axis=1) & ~np.isnan(y)
+    x, y = x[ok], y[ok]
+    if len(y) < MIN_CALIBRATION or y.min() == y.max():
+        return None
+    mean, sd = x.mean(axis=0), x.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    z = np.column_stack([np.ones(len(y)), (x - mean) / sd])
+    pen = ridge * np.eye(z.shape[1])
+    pen[0, 0] = 0.0
+    beta = np.zeros(z.shape[1])
+    for _ in range(100):
+        q = 1 / (1 + np.exp(-(z @ beta)))
+        grad = z.T @ (y - q) - pen @ beta
+        hess = z.T @ (z * (q * (1 - q))[:, None]) + pen + 1e-9 * np.eye(len(beta))
+        step = np.linalg.solve(hess, grad)
+        beta = beta + step
+        if np.abs(step).max() < 1e-10:
+            break
+    return {"mean": mean, "sd": sd, "beta": beta}
+
+
+def stack_apply(model: dict | None, x: np.ndarray, p_raw: np.ndarray) -> np.ndarray:
+    """The stacked probabilities (``p_raw`` where there is no model or a feature is NaN)."""
+    if model is None:
+        return p_raw.copy()
+    z = np.column_stack([np.ones(len(x)), (x - model["mean"]) / model["sd"]])
+    out = 1 / (1 + np.exp(-(z @ model["beta"])))
+    return np.where(np.isnan(x).any(axis=1), p_raw, out)
+
+
 def probabilities(pred: np.ndarray, places: np.ndarray, pool: np.ndarray, theta: float = THETA) -> tuple:
     """(P(utilisation < θ), P(demand > places)) per item from the empirical residual pool:
     outcome = min(pred · e^ε, places)."""
@@ -526,15 +580,17 @@ def backtest(panel: pd.DataFrame, grades: pd.DataFrame, origins=None, horizons=(
                 prev = made_all[(made_all.year <= o) & (made_all.variant == v) & (made_all.h == h)]
                 cur = _add_yardsticks(cur.copy(), panel, growth[o], o, v, theta)
                 cur = add_uncertainty(cur, prev, theta)
-                # recalibrate the overcapacity probabilities on the earlier flags whose outcome
-                # was known at the origin (same variant and horizon): nested Platt scaling
-                known = [f for f in out if f.year.iloc[0] <= o and f.variant.iloc[0] == v and f.h.iloc[0] == h]
+                # recalibrate the overcapacity probabilities: a small logistic stack of the simulated
+                # probability and features known at the origin, fitted on the earlier flags (same
+                # variant, any horizon) whose outcome was known at the origin (nested)
                 cur["p_overcapacity_raw"] = cur.p_overcapacity
+                known = [f for f in out if f.year.iloc[0] <= o and f.variant.iloc[0] == v]
                 if known:
                     k = pd.concat(known, ignore_index=True)
                     k = k[k.outcome_overcapacity.notna() & k.p_overcapacity_raw.notna()]
-                    a, b = platt_fit(k.p_overcapacity_raw.to_numpy(float), k.outcome_overcapacity.to_numpy(float))
-                    cur["p_overcapacity"] = platt_apply(cur.p_overcapacity_raw.to_numpy(float), a, b)
+                    model = stack_fit(flag_features(k, panel), k.outcome_overcapacity.to_numpy(float))
+                    cur["p_overcapacity"] = stack_apply(model, flag_features(cur, panel),
+                                                        cur.p_overcapacity_raw.to_numpy(float))
                 out.append(cur)
     return IntakeBacktest(pd.concat(out, ignore_index=True), pd.DataFrame(chosen), origins)
 
