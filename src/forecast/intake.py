@@ -780,7 +780,9 @@ def forecast(panel: pd.DataFrame, grades: pd.DataFrame, origin: int, horizons, v
     intervals from the residuals of the earlier forecasts of the same horizon. Nothing after the
     origin is read (the panel and grade counts are cut at the origin first), except ``places``
     (announced places for later years: skolenhetskod, group, year, places). attrs['params'] holds
-    the chosen settings."""
+    the chosen settings. P(overcapacity) here is the simulated one: the backtest's recalibration
+    (:func:`stack_fit` on earlier flags) is not applied (the reports take their probabilities from
+    the flow simulation, A24; the chain reads only the settings and the error spread)."""
     panel = panel[panel.year <= origin]
     grades = grades[grades.school_year <= origin]
     years = sorted(int(y) for y in panel.year.unique())
