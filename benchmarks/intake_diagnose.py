@@ -2,6 +2,7 @@
 
     python benchmarks/intake_diagnose.py           # JSON (the only output)
     python benchmarks/intake_diagnose.py --grid    # also every fixed setting of the grid (slow, ~1 min)
+    python benchmarks/intake_diagnose.py --alternatives   # also the alternatives tried (~30 s)
 
 Runs the same real-time backtest as benchmarks/intake.py (forecast.intake.track_record) and splits
 the horizon-1 errors of both variants by item type, size and origin, for the model and the
@@ -104,6 +105,22 @@ def segments(items: pd.DataFrame, variant: str) -> dict:
            "by_size_at_origin": split(units, size_bin(units), tot, fcs),
            "by_origin": split(units, units.origin, tot, fcs),
            "by_places_change": split(units, place_change(units), tot, fcs)}
+    # the median unit-group against the mean: log((actual + 1) / (admitted at T + 1)) by fill band
+    # and by reserves per admitted (units with admissions at T)
+    a = units[units.admitted_origin > 0]
+    lr = np.log((a.actual + 1) / (a.admitted_origin + 1))
+    fill = pd.cut(a.admitted_origin / a.places_origin.clip(lower=1), [0, 0.5, 0.7, 0.85, 0.98, 10])
+    resv = pd.cut(a.reserves_origin / a.admitted_origin, [-0.01, 0, 0.25, 0.5, 1, 2, 1e9]) \
+        if "reserves_origin" in a else None
+
+    def band(by):
+        return {str(k): {"items": int(len(g)), "admitted_origin": float(a.admitted_origin[g.index].sum()),
+                         "median_log_change": float(g.median()),
+                         "ratio_of_sums": float(a.actual[g.index].sum() / a.admitted_origin[g.index].sum())}
+                for k, g in lr.groupby(by, observed=True)}
+    res["change_by_fill_at_origin"] = band(fill)
+    if resv is not None:
+        res["change_by_reserves_per_admitted"] = band(resv)
     # type × origin for the model and persistence: is one origin or one type the whole story?
     res["type_by_origin"] = {str(o): split(g, item_type(g), float(g.actual.sum()), ["model", "persistence"])
                              for o, g in units.groupby("origin")}
@@ -173,9 +190,111 @@ def grid(panel, grades, origins) -> dict:
             "best_setting_per_origin": best_per_origin, "n_settings": int(len(g))}
 
 
+def _wape(f: np.ndarray, a: np.ndarray) -> float:
+    return 100 * float(np.abs(f - a).sum()) / float(a.sum())
+
+
+def _h1_figures(tr: dict) -> dict:
+    sc = tr["scores"]
+    s = sc[(sc.horizon == 1) & (sc.origin == "pooled") & (sc.forecaster == "model")]
+    return {v: {lvl: {"wape": float(r.wape.iloc[0]), "mape": float(r.mape.iloc[0])}
+                for lvl in ("unit_group", "municipality") for r in [s[(s.variant == v) & (s.level == lvl)]]}
+            for v in intake.VARIANTS} | {"chosen": tr["chosen"][tr["chosen"].variant == "places_unknown"].params.tolist()}
+
+
+def alternatives(tables: dict, tr: dict, panel: pd.DataFrame, grades: pd.DataFrame) -> dict:
+    """The alternatives tried for issue 11, places unknown, h1. 'nested' ones choose their setting
+    at each origin on the outcomes known then; 'in_sample' ones are fixed designs scored on the
+    record (an upper bound on what they could give, not a track record)."""
+    out = {"as_landed": _h1_figures(tr)}
+    se, dflt = intake.SELECTION_SE, dict(intake.DEFAULTS)
+    try:
+        intake.SELECTION_SE = 0.0
+        out["nested_without_one_se_rule"] = _h1_figures(intake.track_record(tables, horizons=(1,)))
+        intake.SELECTION_SE = se
+        intake.DEFAULTS["places_unknown"] = intake.DEFAULT
+        out["nested_first_origin_default_regional_growth"] = _h1_figures(intake.track_record(tables, horizons=(1,)))
+    finally:
+        intake.SELECTION_SE = se
+        intake.DEFAULTS.clear()
+        intake.DEFAULTS.update(dflt)
+    it = tr["backtest"].items
+    it = it[(it.h == 1) & (it.variant == "places_unknown") & ~it.unallocated.astype(bool)].copy()
+    origins = sorted(it.origin.unique())
+    A, act = it.admitted_origin.to_numpy(float), it.actual.to_numpy(float)
+
+    def nested(forecasts: dict, default) -> tuple[np.ndarray, dict]:
+        """per origin, the candidate with the lowest unit-group WAPE on the h1 items whose target
+        year is <= the origin (the default when none, or on a tie)."""
+        f = np.zeros(len(it))
+        chosen = {}
+        for o in origins:
+            known = (it.year <= o).to_numpy()
+            best = default
+            if known.any():          # the default unless another candidate is strictly better
+                loss = {k: _wape(v[known], act[known]) for k, v in forecasts.items()}
+                for k in forecasts:
+                    if loss[k] < loss[best] - 1e-9:
+                        best = k
+            cur = (it.origin == o).to_numpy()
+            f[cur] = forecasts[best][cur]
+            chosen[str(o)] = best
+        return f, chosen
+
+    # forecast combination with persistence, weight chosen nested (equal weights without evidence)
+    model = it.predicted.to_numpy(float)
+    combos = {w: w * model + (1 - w) * A for w in (0.0, 0.25, 0.5, 0.75, 1.0)}
+    f, ch = nested(combos, 0.5)
+    out["nested_combination_with_persistence"] = {"unit_group_wape": _wape(f, act), "weight_on_model": ch}
+    # last year's change reverted at units with room only (full units are held by their places)
+    k = ["skolenhetskod", "group"]
+    prev = panel.assign(year=panel.year + 1).set_index(["year"] + k).admitted
+    ap = np.array([prev.get((o, s, g), np.nan) for o, s, g in zip(it.origin, it.skolenhetskod, it.group)])
+    ok = (ap > 0) & (A > 0)
+    ratio = np.where(ok, np.clip(A / np.where(ok, ap, 1), 0.5, 2.0), 1.0)
+    room = ~it.full_origin.to_numpy(bool)
+    revs = {phi: A * np.where(room, ratio ** phi, 1.0) for phi in intake.PHIS}
+    f, ch = nested(revs, 0.0)
+    out["nested_reversion_at_units_with_room_in_sample_design"] = {
+        "unit_group_wape": _wape(f, act), "phi": ch,
+        "in_sample_each_phi": {str(p): _wape(v, act) for p, v in revs.items()}}
+    # the regional entrant growth at units with room only, full units at last year's intake
+    g = it.origin.map({o: float(intake.entrant_growth(grades, int(o), 1).set_index("area").growth["region"])
+                       for o in origins}).to_numpy(float)
+    out["in_sample_growth_at_units_with_room_only"] = {"unit_group_wape": _wape(A * np.where(room, g, 1.0), act)}
+    out["persistence_unit_group_wape"] = _wape(A, act)
+    # municipality: where the students growth brings go (region gap spread over municipalities)
+    res = {}
+    for o in origins:
+        gr = float(intake.entrant_growth(grades, int(o), 1).set_index("area").growth["region"])
+        now, nxt = panel[panel.year == o], panel[panel.year == o + 1]
+        a_ = nxt.groupby("kommun_kod").admitted.sum()
+        p_ = now.groupby("kommun_kod").admitted.sum()
+        idx = a_.index.union(p_.index)
+        a_, p_ = a_.reindex(idx, fill_value=0), p_.reindex(idx, fill_value=0)
+        gap = p_.sum() * (gr - 1)
+        newint = pd.Series(0.0, index=idx)
+        for y in range(int(panel.year.min()) + 1, int(o) + 1):
+            before = set(zip(panel[panel.year < y].skolenhetskod, panel[panel.year < y].group))
+            cur = panel[panel.year == y]
+            nw = cur[[kk not in before for kk in zip(cur.skolenhetskod, cur.group)]]
+            newint = newint.add(nw.groupby("kommun_kod").admitted.sum(), fill_value=0)
+        sh_int = p_ / p_.sum()
+        sh_new = newint / newint.sum() if newint.sum() > 0 else sh_int
+        full = now[now.full].assign(r=lambda x: np.minimum(x.reserves, x.admitted)).groupby("kommun_kod").r.sum()
+        sh_res = full.reindex(idx, fill_value=0) / full.sum()
+        for name, sh in (("by_intake_share", sh_int), ("by_new_unit_intake_share", sh_new),
+                         ("half_intake_half_new_units", 0.5 * sh_int + 0.5 * sh_new), ("by_reserves_at_full_units", sh_res)):
+            e, t = res.get(name, (0.0, 0.0))
+            res[name] = (e + float((p_ + gap * sh - a_).abs().sum()), t + float(a_.sum()))
+    out["in_sample_municipality_allocation_of_growth"] = {k: 100 * e / t for k, (e, t) in res.items()}
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--grid", action="store_true")
+    p.add_argument("--alternatives", action="store_true")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     tables = {n: load_table(n) for n in intake.INPUT_TABLES}
@@ -183,11 +302,17 @@ def main(argv=None) -> int:
     items = tr["backtest"].items
     out = {"origins": [int(o) for o in tr["backtest"].origins],
            "chosen_settings": tr["chosen"][["origin", "variant", "params"]].to_dict("records")}
+    panel, grades = intake.inputs_from_tables(tables)
+    res_at = panel.rename(columns={"year": "origin", "reserves": "reserves_origin"})[
+        ["origin", "skolenhetskod", "group", "reserves_origin"]]
+    items = items.merge(res_at, on=["origin", "skolenhetskod", "group"], how="left")
+    items["reserves_origin"] = items.reserves_origin.fillna(0.0)
     for v in intake.VARIANTS:
         out[v] = segments(items, v)
     if args.grid:
-        panel, grades = intake.inputs_from_tables(tables)
         out["grid_in_sample_places_unknown"] = grid(panel, grades, tr["backtest"].origins)
+    if args.alternatives:
+        out["alternatives_places_unknown_h1"] = alternatives(tables, tr, panel, grades)
     out["seconds"] = time.perf_counter() - t0
     json.dump(_r(out), sys.stdout, ensure_ascii=False, indent=1)
     print()

@@ -1,5 +1,7 @@
 """Intake forecast and its real-time backtest: hand-computed cases, conservation, yardsticks on a
 tiny table, and the truncation test (inputs cut after the origin give the same forecast)."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -287,3 +289,29 @@ def test_backtest_flags_use_only_outcomes_known_at_the_origin(real):
     ya = full.items[full.items.origin == 2022].outcome_overcapacity
     yb = alt.items[alt.items.origin == 2022].outcome_overcapacity
     assert ya.sum() != yb.sum()
+
+
+def _selection_cache(better: list[float]):
+    """A filled selection cache: every setting forecasts 110 for four units with outcome 100,
+    except phi = -0.25, which forecasts ``better``."""
+    base = pd.DataFrame({"skolenhetskod": list("abcd"), "group": "HF", "actual": 100.0, "predicted": 110.0,
+                         "unallocated": False})
+    start = intake.DEFAULTS["places_unknown"]
+    cache = {(2020, 2021, "places_unknown", p): base for p in intake.candidates()}
+    cache[(2020, 2021, "places_unknown", replace(start, phi=-0.25))] = base.assign(predicted=better)
+    return cache, start
+
+
+def test_selection_one_standard_error_rule_by_hand():
+    growth = {2020: None}
+    # every unit better by 1: paired differences -1 each, standard error 0 -> taken
+    cache, start = _selection_cache([109.0] * 4)
+    best, seen = intake.select_params(None, growth, 2021, "places_unknown", cache, {}, se_rule=1.0)
+    assert best == replace(start, phi=-0.25) and seen == [2021]
+    # differences -3, +1, -3, +1: sum -4, sd sqrt(16/3), standard error 2·sqrt(16/3) = 4.62 > 4
+    cache, start = _selection_cache([107.0, 111.0, 107.0, 111.0])
+    assert intake.select_params(None, growth, 2021, "places_unknown", cache, {}, se_rule=1.0)[0] == start
+    assert intake.select_params(None, growth, 2021, "places_unknown", cache, {}, se_rule=0.8)[0] == \
+        replace(start, phi=-0.25)                                  # 0.8 · 4.62 = 3.70 < 4
+    # no earlier outcome: the variant's default, which with places unknown is "the same as last year"
+    assert intake.select_params(None, {2021: None}, 2021, "places_unknown", {}, {})[0] == IntakeParams(growth="none")
