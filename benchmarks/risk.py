@@ -3,11 +3,12 @@
     python benchmarks/risk.py           # readable summary
     python benchmarks/risk.py --json    # one JSON object
 
-Prints the flow model's one-year intake check (it uses the target year's realised 16-year-olds
-and places, so it is NOT a real-time track record: that is benchmarks/intake.py), the calibration of the overcapacity flags
-(Brier score against the base rate and persistence), the calibrated kluster syd share and the
-2018 split, and the seconds for flows + placement + risk for the whole region with 1,000 paths
-(one projection year, and all ten). Needs `make data` first.
+Prints the real-time track record of the reports' risk simulation (forecast.simrecord: for each
+origin T the whole chain is rebuilt from the data published by T, places unknown, and year T + 1
+simulated), beside the intake model of benchmarks/intake.py and the yardsticks on the same items;
+then the calibrated kluster syd share and the 2018 split, and the seconds for flows + placement +
+risk for the whole region with 1,000 paths (one projection year, and all ten). Needs `make data`
+first.
 """
 from __future__ import annotations
 
@@ -18,9 +19,34 @@ import time
 
 import numpy as np
 
-from forecast.chain import build_chain
+from forecast import simrecord
+from forecast.chain import TABLES, build_chain
+from forecast.data import load_table
 from forecast.flows import share_summary
-from forecast.risk import backtest_intake, fitted_flows, run_risk
+from forecast.intake import INPUT_TABLES
+from forecast.intake import track_record as intake_track_record
+from forecast.risk import fitted_flows, run_risk
+
+
+def simulation_record(n_paths: int = 500) -> dict:
+    """Flat keys: WAPE / MAPE / bias per level and forecaster, Brier and worst reliability gap per
+    flag forecaster (pooled over origins, horizon 1, places unknown), and per-origin unit WAPE."""
+    tables = {n: load_table(n) for n in set(TABLES) | set(INPUT_TABLES)}
+    items = intake_track_record(tables, horizons=(1,))["backtest"].items
+    rec = simrecord.track_record(tables, items, n_paths=n_paths)
+    sc, fl = rec["intake"], rec["flags"]
+    out = {"sim_origins": sorted(int(o) for o in rec["simulated"].origin.unique())}
+    for r in sc[sc.origin == "pooled"].itertuples():
+        for m in ("wape", "mape", "bias"):
+            out[f"sim_{r.level}_{m}_{r.forecaster}"] = round(float(getattr(r, m)), 2)
+        out[f"sim_{r.level}_n"] = int(r.n)
+    for r in sc[(sc.origin != "pooled") & (sc.level == "unit_group")].itertuples():
+        out[f"sim_unit_group_wape_{r.forecaster}_{r.origin}"] = round(float(r.wape), 2)
+    for r in fl[fl.origin == "pooled"].itertuples():
+        out[f"sim_brier_{r.forecaster}"] = round(float(r.brier), 4)
+        out[f"sim_worst_gap_{r.forecaster}"] = round(float(r.worst_gap), 3)
+        out["sim_flag_n"] = int(r.n)
+    return out
 
 
 def main(argv=None) -> int:
@@ -29,7 +55,7 @@ def main(argv=None) -> int:
     p.add_argument("--paths", type=int, default=1000)
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    ch = build_chain(base_year=2022, horizon=10)
+    ch = build_chain(horizon=10)
     t_chain = time.perf_counter() - t0
     rm = ch.region
     T, units = fitted_flows(rm)
@@ -40,8 +66,9 @@ def main(argv=None) -> int:
     t2 = time.perf_counter()
     run_risk(rm, ch.projection, list(ch.projection.years), args.paths, np.random.default_rng(1))
     all_years = time.perf_counter() - t2
-    bt = backtest_intake(ch.tables, ch.age16)
-    out = {k: v for k, v in bt.items() if k not in ("table", "fill_shortfall")}
+    t3 = time.perf_counter()
+    out = simulation_record()
+    out |= {"seconds_simulation_record": round(time.perf_counter() - t3, 2)}
     out |= {
         "within_cluster_share_syd": round(100 * sh["syd_intake_share"], 2),
         "within_cluster_share_syd_residents": round(100 * sh["syd_resident_share"], 2),

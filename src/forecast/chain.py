@@ -15,6 +15,7 @@ track record, scorecard                forecast.backtest
 transition, places per unit            forecast.capacity
 where students go                      forecast.flows
 utilisation, risk, cost                forecast.risk
+the simulation's own track record      forecast.simrecord (benchmarks/risk.py)
 =====================================  ==============================================
 """
 from __future__ import annotations
@@ -30,7 +31,8 @@ from .errors import ParameterError
 from .files import read_csv_named
 from .paths import OBSERVED_FLOWS, PROCESSED_DIR, PROJECT_ROOT
 from .projection import CohortHistory, Projection, project_cohorts
-from .risk import RegionModel, age16_by_year, apply_scenario, build_region_model, run_risk
+from .risk import (RegionModel, age16_by_year, apply_scenario, build_region_model, calibrate_under_noise,
+                   run_risk)
 from .scenarios import Scenario, read_scenario
 
 TABLES = ("municipalities", "cohort_history", "admissions", "school_crosswalk", "gymnasium_units",
@@ -132,7 +134,7 @@ def resolve_origin(tables: dict, origin: int | None) -> tuple[int, list[str]]:
 def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "best", scenario: str = "main",
                 scenario_file: str | None = None, processed_dir: Path = PROCESSED_DIR,
                 observed_flows: str | None = None, origin: int | None = None,
-                places_dir: str | Path | None = None) -> Chain:
+                places_dir: str | Path | None = None, tables: dict | None = None) -> Chain:
     """Everything a report needs, from the processed tables.
 
     Each component starts from its own latest data: the admissions of ``origin`` (default: the
@@ -142,8 +144,9 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     ``scenario_file``: a hypothetical scenario (scenarios/*.yml), relative to the project root,
     applied to the baseline chain by :func:`with_scenario`; ``observed_flows``: a CSV of observed
     home → unit flows (default: data/raw/observed_flows.csv when a user has put one there); the
-    flow model is then fitted to it and reports say so."""
-    tables = {n: load_table(n, processed_dir) for n in TABLES}
+    flow model is then fitted to it and reports say so. ``tables``: the processed tables already
+    loaded (e.g. cut at an origin by forecast.intake.cut_tables for a real-time backtest)."""
+    tables = {n: load_table(n, processed_dir) for n in TABLES} if tables is None else dict(tables)
     origin, notes = resolve_origin(tables, origin)
     history = CohortHistory.from_frame(tables["cohort_history"])
     pop_years = [int(y) for y in history.years if y <= origin]
@@ -168,8 +171,10 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
                                 observed_source=str(obs_path))
     # Students a full unit cannot take look for a place at units with room (full spill) in the
     # simulated paths: the choice noise moves students between units and must not lose them. The
-    # fill shortfall of full units (A21) is retired: entrants = placed + not placed (A24).
-    region = replace(region, spill=1.0, fill_shortfall=np.zeros(0))
+    # fill shortfall of full units (A21) is retired: entrants = placed + not placed (A24). The
+    # attractiveness is then recalibrated so that the simulated origin year reproduces each
+    # unit's intake in expectation under that noise and spill (A60).
+    region = calibrate_under_noise(replace(region, spill=1.0))
     region = _apply_intake_params(region, panel, params, origin)
     region = replace(region, announced=load_places(tables, origin, places_dir, panel))
     intake_info = {"origin": origin, "params": params, "choice_sd": resid_sd, "notes": notes}

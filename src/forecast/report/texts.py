@@ -187,6 +187,11 @@ def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) ->
         lines.append(f"\nPå {len(losses)} av {len(r)} nivåer förlorar prognosen mot en enkel jämförelse. "
                      "Det redovisas här som det är.")
     lines.append("\n" + MEASURE_SV["wape"] + " " + MEASURE_SV["skill"])
+    lines.append("\nRapportens sannolikheter för överkapacitet och brist kommer inte från den här prognosen utan "
+                 "från simuleringen med flödesmodellen, som också räknar fram kommunernas och klustrens tal. "
+                 "Simuleringens egen träffsäkerhet, mätt på samma sätt, redovisas i metodbeskrivningen "
+                 "(avsnitt 6): den är sämre kalibrerad än prognosen ovan, så läs sannolikheterna som en "
+                 "rangordning av risk snarare än som exakta procenttal.")
     return "\n".join(lines)
 
 
