@@ -315,3 +315,28 @@ def test_selection_one_standard_error_rule_by_hand():
         replace(start, phi=-0.25)                                  # 0.8 · 4.62 = 3.70 < 4
     # no earlier outcome: the variant's default, which with places unknown is "the same as last year"
     assert intake.select_params(None, {2021: None}, 2021, "places_unknown", {}, {})[0] == IntakeParams(growth="none")
+
+
+def _bench_flags():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "intake_flags.py"
+    spec = importlib.util.spec_from_file_location("intake_flags_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_flag_benchmark_skill_interval_and_pairs_by_hand():
+    b = _bench_flags()
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    units = np.array(["a", "a", "b", "c"])
+    cp = np.array([0.5, 0.5, 0.5, 0.5])
+    assert b._skill_interval(cp, cp, y, units) == [0.0, 0.0]          # the yardstick itself: skill 0
+    assert b._skill_interval(y, cp, y, units) == [1.0, 1.0]           # perfect forecasts: skill 1
+    # panel pairs, lag 1 up to 2022 (features without the model's probability): fill, new, reserves, size
+    x, out = b._pairs(STATE_PANEL, 2022, 1)
+    assert len(out) == 5 and sorted(out.tolist()) == [0.0, 0.0, 1.0, 1.0, 1.0]
+    new_rows = x[:, 1] == 1.0
+    assert new_rows.sum() == 1 and (x[new_rows][0] == [0.0, 1.0, 0.0, 0.0]).all()      # Z in 2021
+    assert sorted(np.round(np.exp(x[~new_rows][:, 3]) - 1).tolist()) == [50.0, 60.0, 100.0, 100.0]
