@@ -54,9 +54,9 @@ def simulation_backtest(tables: dict, origins=None, n_paths: int = 500, seed: in
 
 
 def recalibrate(sim: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """sim_p_overcapacity: the simulation's probabilities after Platt scaling fitted, for origin T,
-    only on the simulated years whose outcome was known at T (year ≤ T), as the intake model is
-    recalibrated (forecast.intake.platt_fit; fewer than its minimum: left as simulated)."""
+    """sim_p_overcapacity: the simulation's probabilities after Platt scaling (forecast.intake.platt_fit;
+    fewer flags than its minimum: left as simulated) fitted, for origin T, only on the simulated
+    years whose outcome was known at T (year ≤ T)."""
     m = items[["origin", "skolenhetskod", "group", "outcome_overcapacity"]]
     s = sim.merge(m, on=["origin", "skolenhetskod", "group"], how="left")
     s["sim_p_overcapacity"] = s.sim_p_raw
