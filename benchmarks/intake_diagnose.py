@@ -95,6 +95,17 @@ def split(d: pd.DataFrame, by: pd.Series, total_actual: float, fcs) -> dict:
     return out
 
 
+def _bootstrap_diff(units: pd.DataFrame, yard: str, n: int = 1000, seed: int = 1) -> list:
+    by = units.groupby("skolenhetskod")
+    em = by.apply(lambda g: float((g.predicted - g.actual).abs().sum())).to_numpy()
+    ey = by.apply(lambda g: float((g[yard] - g.actual).abs().sum())).to_numpy()
+    ac = by.actual.sum().to_numpy(float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(ac), size=(n, len(ac)))
+    diff = 100 * (em[idx].sum(1) - ey[idx].sum(1)) / ac[idx].sum(1)
+    return [float(np.quantile(diff, 0.1)), float(np.quantile(diff, 0.9))]
+
+
 def segments(items: pd.DataFrame, variant: str) -> dict:
     d = items[(items.h == 1) & (items.variant == variant)].copy()
     fcs = [f for f in FC if FC[f] in d and d[FC[f]].notna().all()]
@@ -105,6 +116,10 @@ def segments(items: pd.DataFrame, variant: str) -> dict:
            "by_size_at_origin": split(units, size_bin(units), tot, fcs),
            "by_origin": split(units, units.origin, tot, fcs),
            "by_places_change": split(units, place_change(units), tot, fcs)}
+    # noise: school-bootstrap (schools drawn with replacement, every origin of a school kept together)
+    # 80% interval of the WAPE difference model − the better yardstick
+    best = min((f for f in fcs if f != "model"), key=lambda f: res["pooled_wape"][f])
+    res["bootstrap_80_wape_difference_model_minus_" + best] = _bootstrap_diff(units, FC[best])
     # the median unit-group against the mean: log((actual + 1) / (admitted at T + 1)) by fill band
     # and by reserves per admitted (units with admissions at T)
     a = units[units.admitted_origin > 0]
@@ -128,6 +143,17 @@ def segments(items: pd.DataFrame, variant: str) -> dict:
     mun = d.groupby(["origin", "kommun_kod"])[[FC[f] for f in fcs] + ["actual"]].sum()
     mun_known = units.groupby(["origin", "kommun_kod"])[[FC[f] for f in fcs] + ["actual"]].sum()
     mt = float(mun.actual.sum())
+    # entry and exit side by side (origin, municipality, group): a school under a new key (renamed,
+    # moved or recoded) shows up as one closed and one new item, an error for every forecaster
+    ty = item_type(units)
+    ee = []
+    for (o, k, grp), g in units[ty.isin(["new", "closed"])].groupby(["origin", "kommun_kod", "group"]):
+        t = ty[g.index]
+        if (t == "new").any() and (t == "closed").any():
+            ee.append({"origin": int(o), "kommun_kod": k, "group": grp,
+                       "closed": dict(zip(g[t == "closed"].skola, g[t == "closed"].admitted_origin.astype(float))),
+                       "new": dict(zip(g[t == "new"].skola, g[t == "new"].actual.astype(float)))})
+    res["entry_and_exit_in_the_same_municipality_and_group"] = ee
     res["municipality_wape"] = {f: 100 * float((mun[FC[f]] - mun.actual).abs().sum()) / mt for f in fcs}
     res["municipality_wape_without_unallocated"] = {
         "model": 100 * float((mun_known.predicted - mun.actual).abs().sum()) / mt}
@@ -263,6 +289,46 @@ def alternatives(tables: dict, tr: dict, panel: pd.DataFrame, grades: pd.DataFra
                        for o in origins}).to_numpy(float)
     out["in_sample_growth_at_units_with_room_only"] = {"unit_group_wape": _wape(A * np.where(room, g, 1.0), act)}
     out["persistence_unit_group_wape"] = _wape(A, act)
+    # units in their first year at the origin (not in the panel the year before) grow as they become
+    # known: factor = exp(median log change of earlier first-year units, known at the origin)
+    first = panel.groupby(["skolenhetskod", "group"]).year.min()
+    y0 = int(panel.year.min())
+    ramp = np.ones(len(it))
+    ramp_f = {}
+    for o in origins:
+        vals = []
+        for t in range(y0 + 1, int(o)):
+            a = panel[panel.year == t].set_index(["skolenhetskod", "group"])
+            b = panel[panel.year == t + 1].set_index(["skolenhetskod", "group"]).admitted
+            nw = a[(first.reindex(a.index) == t).to_numpy() & (a.admitted > 0).to_numpy()]
+            vals += [np.log((b.get(kk, 0.0) + 1) / (r + 1)) for kk, r in nw.admitted.items()]
+        ramp_f[str(o)] = float(np.exp(np.median(vals))) if vals else 1.0
+        m = ((it.origin == o) & (o > y0)).to_numpy() & np.array(
+            [first.get(kk, -1) == o for kk in zip(it.skolenhetskod, it.group)])
+        ramp[m] = ramp_f[str(o)]
+    out["nested_first_year_units_ramp_up_in_sample_design"] = {
+        "unit_group_wape": _wape(model * ramp, act), "persistence_with_ramp_up": _wape(A * ramp, act),
+        "factor": ramp_f, "items": int((ramp != 1).sum())}
+    # municipality: top-down totals (persistence × regional growth per municipality) chosen nested
+    # against the model's bottom-up totals (units + unallocated) on the earlier origins
+    d = tr["backtest"].items
+    d = d[(d.h == 1) & (d.variant == "places_unknown")]
+    mt = d.groupby(["origin", "year", "kommun_kod"])[["predicted", "persistence_growth", "actual"]].sum().reset_index()
+    tot_e = tot_a = 0.0
+    pick = {}
+    for o in origins:
+        known = mt[mt.year <= o]
+        use = "bottom_up"
+        if len(known):
+            bu = float((known.predicted - known.actual).abs().sum())
+            td = float((known.persistence_growth - known.actual).abs().sum())
+            use = "top_down" if td < bu - 1e-9 else "bottom_up"
+        cur = mt[mt.origin == o]
+        f = cur.persistence_growth if use == "top_down" else cur.predicted
+        tot_e += float((f - cur.actual).abs().sum())
+        tot_a += float(cur.actual.sum())
+        pick[str(o)] = use
+    out["nested_municipality_top_down_or_bottom_up"] = {"municipality_wape": 100 * tot_e / tot_a, "chosen": pick}
     # municipality: where the students growth brings go (region gap spread over municipalities)
     res = {}
     for o in origins:
