@@ -19,19 +19,10 @@ import sys
 import time
 
 from forecast.data import load_table
+from forecast.files import json_ready
 from forecast.intake import INPUT_TABLES, track_record
 
 LEVELS_OUT = ("unit_group", "unit", "municipality", "cluster", "region")
-
-
-def _clean(x):
-    if isinstance(x, float):
-        return None if math.isnan(x) else round(x, 4)
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_clean(v) for v in x]
-    return x
 
 
 def summary(tr: dict) -> dict:
@@ -75,7 +66,7 @@ def summary(tr: dict) -> dict:
                                                                                     "region")} for v in h1}
     out["chosen_settings"] = [{k: (v if not isinstance(v, float) or not math.isinf(v) else "inf")
                                for k, v in r.items()} for r in tr["chosen"].to_dict("records")]
-    return _clean(out)
+    return json_ready(out)
 
 
 def main(argv=None) -> int:

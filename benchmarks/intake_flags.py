@@ -31,6 +31,7 @@ import pandas as pd
 
 from forecast import intake, scores
 from forecast.data import load_table
+from forecast.files import json_ready
 
 ALL = list(range(5))     # logit p, log fill, new, reserve share, log places (intake.flag_features)
 
@@ -128,22 +129,12 @@ def _skill_interval(p, cp, y, units, n_boot: int = 1000, seed: int = 1) -> list:
     return [float(q) for q in np.quantile(sk, [0.1, 0.9])]
 
 
-def _clean(x):
-    if isinstance(x, float):
-        return None if math.isnan(x) else round(x, 4)
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_clean(v) for v in x]
-    return x
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    res = _clean(run({n: load_table(n) for n in intake.INPUT_TABLES}))
+    res = json_ready(run({n: load_table(n) for n in intake.INPUT_TABLES}))
     res["seconds"] = round(time.perf_counter() - t0, 1)
     if args.json:
         json.dump(res, sys.stdout, ensure_ascii=False)

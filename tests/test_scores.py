@@ -124,3 +124,9 @@ def test_calibrated_persistence():
 def test_persistence_01():
     assert S.persistence_01([1, 0, np.nan]).tolist() == [1.0, 0.0, 0.5]
     assert S.persistence_01([1, np.nan], 0.3).tolist() == [1.0, 0.3]
+
+
+def test_json_ready_rounds_and_turns_nan_into_none():
+    from forecast.files import json_ready
+    out = json_ready({"a": 0.123456, "b": [float("nan"), 2.0, "x"], "c": {"d": 1.00004}, "e": 3}, digits=3)
+    assert out == {"a": 0.123, "b": [None, 2.0, "x"], "c": {"d": 1.0}, "e": 3}

@@ -50,6 +50,17 @@ def read_text_utf8(path: Path) -> str:
         ) from None
 
 
+def json_ready(x, digits: int = 4):
+    """``x`` (nested dicts and lists) for a JSON report: floats rounded to ``digits``, NaN → None."""
+    if isinstance(x, float):
+        return None if x != x else round(x, digits)
+    if isinstance(x, dict):
+        return {k: json_ready(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [json_ready(v, digits) for v in x]
+    return x
+
+
 def format_csv(df: pd.DataFrame) -> bytes:
     """Deterministic CSV bytes: UTF-8, LF, no index, floats without trailing noise."""
     buf = io.StringIO()
