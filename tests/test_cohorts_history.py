@@ -43,6 +43,37 @@ def test_split_by_cohort_proxies_hand_computed():
     assert h[h.year == 2012].method.value_counts().to_dict() == {"grade_counts": 12, "births_lag": 6, "exact": 2}
 
 
+def test_ages_16_18_follow_last_years_cohort_hand_computed():
+    """From the second year on, 16-18 is split in proportion to last year's 15, 16, 17 (the same
+    cohorts, as this history holds them), not to the grade-9 counts of 1-3 autumns earlier."""
+    rows = _bands(2011, {"0": 10, "1-5": 150, "6-12": 700, "13-15": 300, "16-18": 300, "19": 90})
+    rows += _bands(2012, {"0": 10, "1-5": 150, "6-12": 700, "13-15": 300, "16-18": 400, "19": 90})
+    for y, n in zip(range(2005, 2012), (20, 20, 30, 30, 30, 30, 30)):
+        rows += _bands(y, {"0": n})
+    bands = pd.DataFrame(rows)
+    pupils = [(y, g, 100) for y in (2011, 2012) for g in range(1, 9)]
+    # grade 9: 2011 -> 200, 2012 -> 200; 2008-2010 = 100 each (so 2011's 16-18 splits 100/100/100)
+    pupils += [(2011, 9, 200), (2012, 9, 200), (2010, 9, 100), (2009, 9, 100), (2008, 9, 100)]
+    pupils = pd.DataFrame([{"school_year": y, "kommun_kod": "0180", "grade": g, "pupils": n}
+                           for y, g, n in pupils])
+    empty = pd.DataFrame(columns=["kommun_kod", "year", "age", "sex", "population"])
+    h = build_single_age_history(bands, empty, pupils, ["0180"])
+    v11 = h[h.year == 2011].set_index("age")["population"]
+    v12 = h[h.year == 2012].set_index("age")["population"]
+    # 2011: 13-15 from grades 7, 8, 9 = 100, 100, 200 -> 75, 75, 150; 16-18 (first year) from
+    # grade 9 in 2010, 2009, 2008 = 100 each -> 100, 100, 100
+    assert (v11[15], v11[16], v11[17], v11[18]) == (150, 100, 100, 100)
+    # 2012: 16-18 = 400 in proportion to 2011's ages 15, 16, 17 = 150, 100, 100 -> 171.4, 114.3, 114.3
+    # -> floors 171, 114, 114; the one left goes to the largest remainder (.43, age 16)
+    assert (v12[16], v12[17], v12[18]) == (172, 114, 114)
+    assert set(h[(h.year == 2012) & h.age.between(16, 18)].method) == {"cohort_prev"}
+    assert set(h[(h.year == 2011) & h.age.between(16, 18)].method) == {"grade_counts"}
+    # the rule before (grade-9 counts of autumns 2011, 2010, 2009 = 200, 100, 100) -> 200, 100, 100
+    g = build_single_age_history(bands, empty, pupils, ["0180"], older="grade9")
+    g12 = g[g.year == 2012].set_index("age")["population"]
+    assert (g12[16], g12[17], g12[18]) == (200, 100, 100)
+
+
 @pytest.fixture(scope="module")
 def real():
     from forecast.data import build_processed, load_table

@@ -407,9 +407,10 @@ HEADLINE_ROW = "best"
 
 
 def _mape_if_age16_known(bt: pd.DataFrame, codes) -> float:
-    """1-year 16–18 MAPE of the headline row with its age-16 forecast replaced by the outcome's:
-    a bound on what any better entrant forecast can give at one year (the rest is the migration
-    of 17–18-year-olds). The outcome's single age 16 is split from the exact band (§1)."""
+    """1-year 16–18 MAPE of the headline row with its age-16 forecast replaced by the outcome's.
+    Not a floor: the outcome's single age 16 is split from the exact band in proportion to the
+    origin's 15–17-year-olds (docs/methods.md §1), the forecast's own starting point, so this is
+    optimistic. The floors from exact figures are in benchmarks/cohort_floor.py."""
     d = bt[(bt.method == HEADLINE_ROW) & (bt.horizon == 1)]
     if codes is not None:
         d = d[d.kommun_kod.isin(list(codes))]

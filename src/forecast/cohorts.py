@@ -11,7 +11,10 @@ ages       proxy for age *a* at 31 Dec of year *t*                              
 0, 19      the band is a single age                                                 exact
 1–6        the municipality's 0-year-olds at 31 Dec *t − a* (the same cohort)      births_lag
 7–15       pupils in grade *a − 6* in autumn *t* (Skolverket, school municipality)  grade_counts
-16–18      pupils in grade 9 in autumn *t − (a − 15)* (the same cohort at 15)        grade_counts
+16–18      the same cohort a year earlier, age *a − 1* at 31 Dec *t − 1*, as this   cohort_prev
+           history holds it (home municipality; so last year's exact 16–18 band
+           and any migration it showed carry over); in the first year: pupils in
+           grade 9 in autumn *t − (a − 15)* (the same cohort at 15)                 grade_counts
 any        where a proxy is missing: the county's single-age shares in year *t*    county_shares
            (SCB county series, 1968–2015), else the municipality's own exact        exact_shares
            shares from the latest exact year <= *t*, else the county's shares      county_shares_latest
@@ -28,6 +31,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# The proxy of ages 16–18 (docs/methods.md §1): "cohort" (the same cohort a year earlier in this
+# history; in use), "grade9" (grade-9 counts 1–3 autumns earlier; the rule before session 2 of
+# 2026-11-23) or "cohort15" (the same cohort's 15-year-olds in this history 1–3 years earlier).
+# The last two are kept for benchmarks/cohort_floor.py, which compares the three.
+OLDER_PROXIES = ("cohort", "grade9", "cohort15")
 BANDS = {"0": (0, 0), "1-5": (1, 5), "6-12": (6, 12), "13-15": (13, 15), "16-18": (16, 18), "19": (19, 19)}
 MAX_AGE = 19
 
@@ -69,12 +77,16 @@ def _proxy(kommun: str, year: int, age: int, px: dict):
 
 
 def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupils: pd.DataFrame,
-                             municipalities, county: pd.DataFrame | None = None) -> pd.DataFrame:
+                             municipalities, county: pd.DataFrame | None = None,
+                             older: str = "cohort") -> pd.DataFrame:
     """kommun_kod, year, age (0–19), population, method — for the given municipalities.
 
     ``bands``: the population_bands table; ``single_age``: population_single_age (sexes are
     summed); ``pupils``: pupils_grundskola. Years are those with every derived band.
+    ``older``: the proxy of ages 16–18, one of :data:`OLDER_PROXIES`.
     """
+    if older not in OLDER_PROXIES:
+        raise ValueError(f"older must be one of {OLDER_PROXIES}, got {older!r}")
     codes = set(municipalities)
     b = bands[bands.kommun_kod.isin(codes) & bands.age_band.isin(list(BANDS))]
     wide = b.pivot_table(index=["kommun_kod", "year"], columns="age_band", values="population", aggfunc="first")
@@ -95,19 +107,28 @@ def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupi
         return max(ys) if ys else None
 
     rows = []
+    built: dict = {}   # (kommun, year, age) -> population as split so far (years ascend per kommun)
     for (kommun, year), r in wide.iterrows():
         year = int(year)
         if (kommun, year) in exact_year_set:
             for age in range(MAX_AGE + 1):
-                rows.append((kommun, year, age, int(exact.get((kommun, year, age), 0)), "exact"))
+                n = int(exact.get((kommun, year, age), 0))
+                rows.append((kommun, year, age, n, "exact"))
+                built[(kommun, year, age)] = n
             continue
         for band, (lo, hi) in BANDS.items():
             total = int(r[band])
             ages = list(range(lo, hi + 1))
             if lo == hi:
                 rows.append((kommun, year, lo, total, "exact"))
+                built[(kommun, year, lo)] = total
                 continue
             got = [_proxy(kommun, year, a, px) for a in ages]
+            if band == "16-18" and older != "grade9":
+                prev = [built.get((kommun, year - 1, a - 1)) if older == "cohort"
+                        else built.get((kommun, year - (a - 15), 15)) for a in ages]
+                if all(v is not None and v > 0 for v in prev):
+                    got = [(float(v), "cohort_prev") for v in prev]
             if all(v is not None and v > 0 for v, _ in got):
                 weights = np.array([v for v, _ in got])
                 methods = [m for _, m in got]
@@ -124,6 +145,7 @@ def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupi
                 methods = ["county_shares_latest"] * len(ages)
             for a, n, m in zip(ages, largest_remainder(total, weights), methods):
                 rows.append((kommun, year, a, int(n), m))
+                built[(kommun, year, a)] = int(n)
     # Years after the last band year with exact single ages for every municipality the bands
     # cover (SCB single ages from `forecast fetch scb`): the population base moves forward to them.
     band_codes = {k for k, _ in wide.index}

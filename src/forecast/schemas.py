@@ -103,7 +103,7 @@ _add(Schema("population_single_age", (
 _add(Schema("cohort_history", (
     _code4(), Column("year", "int", min=1990, max=2100), Column("age", "int", min=0, max=19),
     _count("population"),
-    Column("method", "str", allowed=("exact", "births_lag", "grade_counts", "county_shares",
+    Column("method", "str", allowed=("exact", "births_lag", "grade_counts", "cohort_prev", "county_shares",
                                       "exact_shares", "county_shares_latest"),
            doc="how the single age was split from its band (docs/methods.md §1)"),
 ), key=("kommun_kod", "year", "age"),
