@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import ParameterError
+
 # The proxy of ages 16–18 (docs/methods.md §1): "cohort" (the same cohort a year earlier in this
 # history; in use), "grade9" (grade-9 counts 1–3 autumns earlier; the rule before session 2 of
 # 2026-11-23) or "cohort15" (the same cohort's 15-year-olds in this history 1–3 years earlier).
@@ -86,7 +88,7 @@ def build_single_age_history(bands: pd.DataFrame, single_age: pd.DataFrame, pupi
     ``older``: the proxy of ages 16–18, one of :data:`OLDER_PROXIES`.
     """
     if older not in OLDER_PROXIES:
-        raise ValueError(f"older must be one of {OLDER_PROXIES}, got {older!r}")
+        raise ParameterError(f"older must be one of {', '.join(OLDER_PROXIES)}, got {older!r}")
     codes = set(municipalities)
     b = bands[bands.kommun_kod.isin(codes) & bands.age_band.isin(list(BANDS))]
     wide = b.pivot_table(index=["kommun_kod", "year"], columns="age_band", values="population", aggfunc="first")
