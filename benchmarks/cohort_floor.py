@@ -27,6 +27,9 @@ exact only in 2019. So a forecast errs through the entrant (P15), the leavers (P
 - ``proxies``: the nested best row of the cohort backtest (as in benchmarks/accuracy.py) for
   each proxy, and a nested choice among them at each origin (the lower mean 16–18 MAPE over
   horizons 1–5 on the origins before, the criterion of forecast.backtest.select_method).
+- ``production``: the projection from the last population year (the reports' base) with each
+  proxy: the region's 16-year-olds and their growth over two years, beside the growth of the
+  same cohorts' grade-9 counts (issue 11: "the entrant cohort grew too fast").
 - ``bias_correction``: a nested bias correction (forecast × exp(−mean log error) of the same
   horizon over the region's items whose outcomes were known at the origin, at least 3 origins)
   against the uncorrected row, on the same items.
@@ -48,7 +51,8 @@ from forecast.backtest import (SELECTION_HORIZONS, _focus, _mape, accuracy_table
                                select_method)
 from forecast.cohorts import OLDER_PROXIES, build_single_age_history
 from forecast.data import load_table
-from forecast.projection import CohortHistory, project_array
+from forecast.entrants import grade_counts
+from forecast.projection import CohortHistory, project_array, project_cohorts
 from forecast.regions import ADMISSION_REGION
 
 IN_USE = "cohort"
@@ -210,13 +214,32 @@ def bias_correction(bt: pd.DataFrame, min_origins: int = 3) -> dict:
     return out
 
 
+def production(H: dict, t: dict) -> dict:
+    out = {}
+    for older in OLDER_PROXIES:
+        hist = H[(older, "full")]
+        base = int(hist.years[-1])
+        p = project_cohorts(hist, base, 3)
+        reg = np.isin(np.array(p.codes), list(ADMISSION_REGION))
+        now = float(hist.pop[reg, -1, 16].sum())
+        f = p.central[reg][:, :, 16].sum(axis=0)
+        out[older] = {"method": f"{p.method} w={p.params.window} κ={p.params.kappa:g}", "base_year": base,
+                      "age16_base": round(now), "age16_forecast": {str(base + h + 1): round(float(v)) for h, v in enumerate(f)},
+                      "age16_growth_2y_pct": _r((f[1] / now - 1) * 100, 2)}
+    g9 = grade_counts({n: t[n] for n in ("pupils_kommun", "pupils_grundskola")})[9].groupby(level=1).sum()
+    base = int(H[(IN_USE, "full")].years[-1])
+    if base - 1 in g9.index and base + 1 in g9.index:   # grade 9 in autumn t -> age 16 on 31 Dec t + 1
+        out["grade9_growth_same_cohorts_pct"] = _r((g9[base + 1] / g9[base - 1] - 1) * 100, 2)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     t = {n: load_table(n) for n in ("population_bands", "population_single_age", "pupils_grundskola",
-                                     "county_population", "municipalities")}
+                                     "pupils_kommun", "county_population", "municipalities")}
     H = histories(t)
     hist = H[(IN_USE, "full")]
     reg = np.isin(np.array(hist.codes), list(ADMISSION_REGION))
@@ -231,6 +254,7 @@ def main(argv=None) -> int:
         "common_shock_removed": common_shock(bts[IN_USE]),
         "proxies": {older: headline(bts[older]) for older in OLDER_PROXIES},
         "proxy_nested_choice": nested_proxy_choice(H, bts),
+        "production": production(H, t),
         "bias_correction": bias_correction(bts[IN_USE]),
         "targets": {"mape_h1": 1.25, "mape_h3": 2.0, "mape_h5": 3.0, "malpe_within": 0.5},
         "seconds": None,
