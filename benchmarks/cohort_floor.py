@@ -14,6 +14,8 @@ exact only in 2019. So a forecast errs through the entrant (P15), the leavers (P
   split gets wrong, per age and for P15 and P18 as a share of the 16–18 band; for both proxies of
   ages 16–18 (``cohort``: last year's same cohorts, in use; ``grade9``: grade-9 counts 1–3 autumns
   earlier, the rule before; ``cohort15``: the same cohorts' 15-year-olds 1–3 years earlier).
+- ``county_split``: the same for Stockholm County's sum, against SCB's county single ages
+  (2009–2015, the years with grade counts and county single ages): signed error % per age and year.
 - ``origin_2019``: the one origin with exact single ages. The 1-year error of the nested best
   method from the history with the exact 2019 ages (a perfect split: what is left is migration
   and the ratios) against the same origin and outcome from the split 2019 ages.
@@ -98,6 +100,20 @@ def split_2019(H: dict, reg: np.ndarray) -> dict:
             "age15_minus_18_abs_error_pct_of_band": _r(np.mean(np.abs((S[:, 15] - S[:, 18]) - (E[:, 15] - E[:, 18]))
                                                                / band) * 100, 2),
         }
+    return out
+
+
+def county_split(H: dict, county: pd.DataFrame) -> dict:
+    act = county[county.lan_kod == "01"].groupby(["year", "age"]).population.sum()
+    out = {}
+    for older in OLDER_PROXIES:
+        hist = H[(older, "full")]
+        m = hist.counties == "01"
+        res = {}
+        for a in range(15, 19):
+            res[str(a)] = {str(int(y)): _r((hist.pop[m, i, a].sum() / act[(int(y), a)] - 1) * 100, 2)
+                           for i, y in enumerate(hist.years) if 2009 <= y <= 2015 and (int(y), a) in act.index}
+        out[older] = res
     return out
 
 
@@ -249,6 +265,7 @@ def main(argv=None) -> int:
         "municipalities": "admission region (28)",
         "proxy_in_use": IN_USE,
         "split_2019_leave_out": split_2019(H, reg),
+        "county_split": county_split(H, t["county_population"]),
         "origin_2019": origin_2019(H, reg),
         "decomposition_h1": decomposition(hist, reg, [o for o in origins if o + 1 <= int(hist.years[-1])]),
         "common_shock_removed": common_shock(bts[IN_USE]),
