@@ -113,3 +113,11 @@ def test_real_history_uses_exact_2019_and_matches_county_single_ages(real):
     j = j[(j.index.get_level_values("year") >= 2009) & j.index.get_level_values("age").isin(range(7, 16))]
     ape = ((j.rec - j.act).abs() / j.act * 100)
     assert ape.mean() < 0.5          # grade-count years: measured 0.3% on average
+
+
+def test_unknown_16_18_proxy_is_refused():
+    from forecast.errors import ParameterError
+    empty = pd.DataFrame(columns=["kommun_kod", "year", "age", "sex", "population"])
+    with pytest.raises(ParameterError, match="older must be one of cohort, grade9, cohort15"):
+        build_single_age_history(pd.DataFrame(_bands(2012, {"0": 1})), empty, pd.DataFrame(
+            columns=["school_year", "kommun_kod", "grade", "pupils"]), ["0180"], older="grade8")
