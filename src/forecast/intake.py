@@ -359,21 +359,33 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def platt_fit(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(a, b) of P(y = 1) = 1 / (1 + exp(−(a + b·logit p))) by maximum likelihood (Newton steps);
-    (0, 1), the identity, when there are fewer than MIN_CALIBRATION items or one outcome only."""
+    """(a, b) of P(y = 1) = 1 / (1 + exp(−(a + b·logit p))) by maximum likelihood (Newton steps,
+    each halved until the likelihood does not fall: plain Newton from the identity overshoots and
+    diverges when the outcomes run against the probabilities); (0, 1), the identity, when there
+    are fewer than MIN_CALIBRATION items or one outcome only."""
     ok = ~np.isnan(p) & ~np.isnan(y)
     p, y = p[ok], y[ok]
     if len(p) < MIN_CALIBRATION or y.min() == y.max():
         return 0.0, 1.0
     x = np.column_stack([np.ones(len(p)), _logit(p)])
+
+    def loglik(b):
+        eta = x @ b
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
     beta = np.array([0.0, 1.0])
-    for _ in range(50):
+    ll = loglik(beta)
+    for _ in range(100):
         q = 1 / (1 + np.exp(-(x @ beta)))
         grad = x.T @ (y - q)
         hess = x.T @ (x * (q * (1 - q))[:, None]) + 1e-9 * np.eye(2)
         step = np.linalg.solve(hess, grad)
-        beta = beta + step
-        if np.abs(step).max() < 1e-10:
+        t = 1.0
+        while t > 1e-8 and loglik(beta + t * step) < ll - 1e-12:
+            t /= 2
+        beta = beta + t * step
+        ll = loglik(beta)
+        if np.abs(t * step).max() < 1e-10:
             break
     return float(beta[0]), float(beta[1])
 
