@@ -32,6 +32,9 @@ exact only in 2019. So a forecast errs through the entrant (P15), the leavers (P
 - ``production``: the projection from the last population year (the reports' base) with each
   proxy: the region's 16-year-olds and their growth over two years, beside the growth of the
   same cohorts' grade-9 counts (issue 11: "the entrant cohort grew too fast").
+- ``entrant_growth``: per origin T, the region's 16-year-olds' 1-year growth T → T + 1 as the
+  nested best method projects it, for each proxy, beside the grade-9 growth of the same cohorts
+  (autumn T − 1 → T).
 - ``bias_correction``: a nested bias correction (forecast × exp(−mean log error) of the same
   horizon over the region's items whose outcomes were known at the origin, at least 3 origins)
   against the uncorrected row, on the same items.
@@ -249,6 +252,25 @@ def production(H: dict, t: dict) -> dict:
     return out
 
 
+def entrant_growth(H: dict, t: dict) -> dict:
+    g9 = grade_counts({n: t[n] for n in ("pupils_kommun", "pupils_grundskola")})[9].groupby(level=1).sum()
+    out = {}
+    last = int(H[(IN_USE, "full")].years[-1])
+    for T in range(int(g9.index.min()) + 1, last + 1):
+        if T not in g9.index:
+            continue
+        row = {"grade9_same_cohorts": _r((g9[T] / g9[T - 1] - 1) * 100, 2)}
+        for older in OLDER_PROXIES:
+            hist = H[(older, "full")]
+            past = hist.truncate(T)
+            reg = np.isin(np.array(past.codes), list(ADMISSION_REGION))
+            m, p = select_method(past)
+            X = project_array(past.pop, past.counties, 1, m, p)[reg, 0, 16].sum()
+            row[older] = _r((X / past.pop[reg, -1, 16].sum() - 1) * 100, 2)
+        out[str(T)] = row
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -272,6 +294,7 @@ def main(argv=None) -> int:
         "proxies": {older: headline(bts[older]) for older in OLDER_PROXIES},
         "proxy_nested_choice": nested_proxy_choice(H, bts),
         "production": production(H, t),
+        "entrant_growth": entrant_growth(H, t),
         "bias_correction": bias_correction(bts[IN_USE]),
         "targets": {"mape_h1": 1.25, "mape_h3": 2.0, "mape_h5": 3.0, "malpe_within": 0.5},
         "seconds": None,
