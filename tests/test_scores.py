@@ -130,3 +130,13 @@ def test_json_ready_rounds_and_turns_nan_into_none():
     from forecast.files import json_ready
     out = json_ready({"a": 0.123456, "b": [float("nan"), 2.0, "x"], "c": {"d": 1.00004}, "e": 3}, digits=3)
     assert out == {"a": 0.123, "b": [None, 2.0, "x"], "c": {"d": 1.0}, "e": 3}
+
+
+def test_mape_alone_hand_computed_and_equal_to_error_summary():
+    # |110 − 100| / 100 = 10%, |45 − 50| / 50 = 10%, |0 − 20| / 20 = 100%; the outcome 0 is left out
+    p, a = [110.0, 45.0, 0.0, 3.0], [100.0, 50.0, 20.0, 0.0]
+    assert S.mape(p, a) == pytest.approx(40.0)
+    assert S.mape(p, a) == S.error_summary(p, a)["mape"]
+    assert np.isnan(S.mape([1.0], [0.0]))
+    with pytest.raises(ValueError, match="NaN"):
+        S.mape([np.nan, 1.0], [1.0, 1.0])

@@ -90,7 +90,7 @@ def _mape(f: np.ndarray, a: np.ndarray) -> float:
     """MAPE over the municipalities with a forecast (a municipality without history at the
     origin has none) and an outcome."""
     ok = np.isfinite(f) & np.isfinite(a)
-    return scores.error_summary(f[ok], a[ok])["mape"]
+    return scores.mape(f[ok], a[ok])
 
 
 def select_method(hist: CohortHistory, family: str | None = None) -> tuple[str, MethodParams]:
@@ -257,26 +257,34 @@ def scorecard(bt: pd.DataFrame, method: str = "best", codes=None) -> pd.DataFram
     return out
 
 
+def _error_arrays(hist: CohortHistory, d: pd.DataFrame) -> dict:
+    """{(origin, horizon): (forecast16_18, actual16_18, forecast16, actual16)}, each in the order
+    of ``hist.codes`` (NaN where a municipality has no row), from the backtest rows ``d``."""
+    out = {}
+    for (o, h), g in d.groupby(["origin", "horizon"]):
+        g = g.set_index("kommun_kod").reindex(hist.codes)
+        out[(int(o), int(h))] = (g.forecast16_18.to_numpy(), g.actual16_18.to_numpy(),
+                                 g.forecast16.to_numpy(), g.actual16.to_numpy())
+    return out
+
+
 def _interval_hits(hist: CohortHistory, bt: pd.DataFrame, method: str, codes, min_errors: int,
-                   design: IntervalDesign) -> dict:
+                   design: IntervalDesign, arrays: dict | None = None) -> dict:
     """{origin T: {'h': horizons, 80: inside, 95: inside}} (arrays, one item per municipality ×
     horizon) for the 16–18 band.
 
     The error model for origin *T* is built from the errors (same method) of origins *o* < *T*
-    with *o + h* ≤ *T*, i.e. only outcomes known at *T*."""
+    with *o + h* ≤ *T*, i.e. only outcomes known at *T*. ``arrays``: :func:`_error_arrays` of the
+    method's rows, when the caller has them (they do not depend on the design)."""
     d = bt[bt.method == method]
     mask = np.isin(np.array(hist.codes), list(codes)) if codes is not None else np.ones(len(hist.codes), bool)
+    arrays = _error_arrays(hist, d) if arrays is None else arrays
     out = {}
     for T in sorted(d.origin.unique()):
         past = hist.truncate(int(T))
-        prior = d[(d.origin < T) & (d.origin + d.horizon <= T)]
-        if prior.empty:
+        errs = {k: v for k, v in arrays.items() if k[0] < T and k[0] + k[1] <= T}
+        if not errs:
             continue
-        errs = {}
-        for (o, h), g in prior.groupby(["origin", "horizon"]):
-            g = g.set_index("kommun_kod").reindex(hist.codes)
-            errs[(int(o), int(h))] = (g.forecast16_18.to_numpy(), g.actual16_18.to_numpy(),
-                                      g.forecast16.to_numpy(), g.actual16.to_numpy())
         em = error_model_from(errs, past, design)
         cur = d[d.origin == T].set_index(["horizon", "kommun_kod"])
         cls = em.size_class(past.pop[:, -1, 16:19].sum(axis=1))
@@ -348,7 +356,8 @@ def nested_interval_coverage(hist: CohortHistory, bt: pd.DataFrame, method: str 
     ``MIN_DESIGN_ITEMS`` earlier intervals are known only train. Returns the nested coverage,
     the design chosen per origin, and each design's own coverage over the same scored origins
     (for comparison only: choosing by those would be in-sample)."""
-    hits = {dz: _interval_hits(hist, bt, method, codes, min_errors, dz) for dz in designs}
+    arrays = _error_arrays(hist, bt[bt.method == method])
+    hits = {dz: _interval_hits(hist, bt, method, codes, min_errors, dz, arrays) for dz in designs}
     origins = sorted(set().union(*[h.keys() for h in hits.values()]))
     chosen, parts = {}, []
     for T in origins:

@@ -2,7 +2,7 @@
 
 Metrics (percent unless stated):
 
-* :func:`error_summary` — MAPE, MedAPE, MPE (signed), over items with an outcome above 0;
+* :func:`error_summary` — MAPE (also alone: :func:`mape`), MedAPE, MPE (signed), over items with an outcome above 0;
   WAPE = Σ|p − a| / Σa and bias = Σ(p − a) / Σa over all items; n.
 * :func:`brier`, :func:`reliability_table`, :func:`worst_reliability_gap`, :func:`hit_rates` —
   probability forecasts of a 0/1 outcome.
@@ -65,6 +65,21 @@ def error_summary(pred, actual) -> dict:
         "mpe": float(np.mean(pe)) if pos.any() else nan,
         "n": int(n),
     }
+
+
+def mape(pred, actual) -> float:
+    """The MAPE of :func:`error_summary` alone, computed the same way (percent, over items whose
+    outcome is above 0; NaN without such items; a NaN prediction or outcome is an error), for the
+    many small scores a method selection computes."""
+    p, a = _pair(pred, actual)
+    if np.isnan(p).any() or np.isnan(a).any():
+        raise ValueError(f"{int(np.isnan(p).sum())} predictions and {int(np.isnan(a).sum())} outcomes of "
+                         f"{len(p)} are NaN")
+    pos = a > 0
+    if not pos.any():
+        return float("nan")
+    pe = (p[pos] - a[pos]) / a[pos] * 100
+    return float(np.mean(np.abs(pe)))
 
 
 def _probs(p, y) -> tuple[np.ndarray, np.ndarray]:
