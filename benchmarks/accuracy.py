@@ -13,13 +13,13 @@ carry-forward and persistence yardsticks, per population lag. Needs `make data` 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 from forecast.backtest import backtest_grade9, run_backtest, summarise
 from forecast.data import load_cohort_history, load_table
 from forecast.entrants import backtest_summary
+from forecast.files import print_result
 from forecast.regions import ADMISSION_REGION
 
 
@@ -35,11 +35,7 @@ def main(argv=None) -> int:
     tables = {n: load_table(n) for n in ("pupils_kommun", "pupils_grundskola")}
     out["entrants"] = backtest_summary(tables, hist, bt)
     out["seconds"] = round(time.perf_counter() - t0, 1)
-    if args.json:
-        print(json.dumps(out, ensure_ascii=False))
-    else:
-        for k, v in out.items():
-            print(f"{k}: {v}")
+    print_result(out, args.json)
     return 0
 
 

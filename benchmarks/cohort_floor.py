@@ -44,7 +44,6 @@ Needs `make data` first. About 1 minute on 2 busy cores.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -57,6 +56,7 @@ from forecast.backtest import (SELECTION_HORIZONS, _focus, _mape, accuracy_table
 from forecast.cohorts import OLDER_PROXIES, build_single_age_history
 from forecast.data import load_table
 from forecast.entrants import grade_counts
+from forecast.files import print_result
 from forecast.projection import CohortHistory, project_array, project_cohorts
 from forecast.regions import ADMISSION_REGION
 
@@ -300,11 +300,7 @@ def main(argv=None) -> int:
         "seconds": None,
     }
     out["seconds"] = round(time.perf_counter() - t0, 1)
-    if args.json:
-        print(json.dumps(out, ensure_ascii=False))
-    else:
-        for k, v in out.items():
-            print(f"{k}: {v}")
+    print_result(out, args.json)
     return 0
 
 

@@ -7,7 +7,6 @@ staging folder (:func:`assert_untouched`).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from forecast.cli import main
+from forecast.files import folder_digest
 from forecast.paths import PROCESSED_DIR, PROJECT_ROOT, RAW_DIR
 
 FORECAST = [sys.executable, "-m", "forecast.cli"]
@@ -31,14 +31,11 @@ PAYLOAD_NAME = "<img src=x onerror=alert(1)>"
 PAYLOAD_DESC = "<img src=x onerror=alert(2)><script>alert(3)</script>"
 
 
-def _digest(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def data_before():
-    return _digest(RAW_DIR), _digest(PROCESSED_DIR)
+    return folder_digest(RAW_DIR), folder_digest(PROCESSED_DIR)
 
 
 @pytest.fixture
@@ -57,7 +54,7 @@ def assert_untouched(reports_dir: Path, data_before) -> None:
     assert os.readlink(reports_dir / "latest") == "2020-01-01T00-00-00-prev"
     assert (reports_dir / "latest" / "index.html").read_text() == "earlier good run"
     raw, processed = data_before
-    assert _digest(RAW_DIR) == raw and _digest(PROCESSED_DIR) == processed
+    assert folder_digest(RAW_DIR) == raw and folder_digest(PROCESSED_DIR) == processed
 
 
 def _cfg(tmp_path, **over) -> Path:
@@ -322,14 +319,14 @@ def test_signal_during_a_run_leaves_nothing_behind(tmp_path, reports, data_befor
 def test_sigint_during_forecast_data_leaves_processed_unchanged(tmp_path):
     out = tmp_path / "processed"
     shutil.copytree(PROCESSED_DIR, out)
-    before = _digest(out)
+    before = folder_digest(out)
     p = _start(["data", "--out", str(out)], tmp_path)
     time.sleep(2.0)                      # reading and validating the extracts
     os.kill(p.pid, signal.SIGINT)
     err = p.stderr.read()
     assert p.wait(60) == 130, err
     assert "Traceback" not in err and "data: interrupted by the user; data/processed untouched" in err
-    assert _digest(out) == before
+    assert folder_digest(out) == before
     assert sorted(x.name for x in tmp_path.iterdir() if x.name.startswith(".")) == []
 
 

@@ -3,13 +3,13 @@ files whose name and content disagree on the year are refused with one message n
 at ingest and in `forecast data`, and nothing in data/raw or data/processed changes."""
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 
 from forecast.cli import main
+from forecast.files import folder_digest
 from forecast.paths import PROCESSED_DIR, RAW_DIR
 
 KOLADA_POP = "kolada/ddf--datapoints--n01951--by--geo--year.csv"
@@ -17,14 +17,11 @@ UNITS = "skolverket/grundskola-elever-per-arskurs/skolenhet"
 KOMMUN = "skolverket/grundskola-elever-per-arskurs/kommun"
 
 
-def _digest(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def before():
-    return _digest(RAW_DIR), _digest(PROCESSED_DIR)
+    return folder_digest(RAW_DIR), folder_digest(PROCESSED_DIR)
 
 
 @pytest.fixture
@@ -35,32 +32,29 @@ def src(tmp_path, sources):
     return dst
 
 
-def _ingest_fails(src: Path, tmp_path: Path, capsys, before) -> str:
-    out = tmp_path / "raw"
-    shutil.copytree(RAW_DIR, out)
-    out_before = _digest(out)
-    code = main(["ingest", "--sources", str(src), "--out", str(out)])
+def _stage_fails(stage: str, inputs: Path, folder: Path, tmp_path: Path, capsys, before) -> str:
+    """``forecast <stage>`` on broken ``inputs`` into a copy of ``folder``: exit 2, one message,
+    no traceback, nothing written (the copy, the project's data, no staging folder left)."""
+    out = tmp_path / folder.name
+    shutil.copytree(folder, out)
+    out_before = folder_digest(out)
+    flag = "--sources" if stage == "ingest" else "--raw"
+    code = main([stage, flag, str(inputs), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err
-    assert _digest(out) == out_before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".raw-staging")]
-    assert (_digest(RAW_DIR), _digest(PROCESSED_DIR)) == before
+    assert folder_digest(out) == out_before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{folder.name}-staging")]
+    assert (folder_digest(RAW_DIR), folder_digest(PROCESSED_DIR)) == before
     return err
+
+
+def _ingest_fails(src: Path, tmp_path: Path, capsys, before) -> str:
+    return _stage_fails("ingest", src, RAW_DIR, tmp_path, capsys, before)
 
 
 def _data_fails(raw: Path, tmp_path: Path, capsys, before) -> str:
-    out = tmp_path / "processed"
-    shutil.copytree(PROCESSED_DIR, out)
-    out_before = _digest(out)
-    code = main(["data", "--raw", str(raw), "--out", str(out)])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert _digest(out) == out_before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".processed-staging")]
-    assert (_digest(RAW_DIR), _digest(PROCESSED_DIR)) == before
-    return err
+    return _stage_fails("data", raw, PROCESSED_DIR, tmp_path, capsys, before)
 
 
 @pytest.fixture

@@ -140,3 +140,14 @@ def test_mape_alone_hand_computed_and_equal_to_error_summary():
     assert np.isnan(S.mape([1.0], [0.0]))
     with pytest.raises(ValueError, match="NaN"):
         S.mape([np.nan, 1.0], [1.0, 1.0])
+
+
+def test_folder_digest_and_print_result(tmp_path, capsys):
+    import hashlib
+    from forecast.files import folder_digest, print_result
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_bytes(b"abc")
+    assert folder_digest(tmp_path) == {"a/x.txt": hashlib.sha256(b"abc").hexdigest()}
+    print_result({"n": 1, "s": "å"}, True)
+    print_result({"n": 1}, False)
+    assert capsys.readouterr().out == '{"n": 1, "s": "å"}\nn: 1\n'

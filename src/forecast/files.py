@@ -50,6 +50,21 @@ def read_text_utf8(path: Path) -> str:
         ) from None
 
 
+def folder_digest(folder: str | Path) -> dict:
+    """{relative path: SHA-256} of every file below ``folder``: whether a folder changed at all."""
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def print_result(out: dict, as_json: bool) -> None:
+    """A benchmark's result: one JSON object (``as_json``) or one ``key: value`` line per entry."""
+    if as_json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        for k, v in out.items():
+            print(f"{k}: {v}")
+
+
 def json_ready(x, digits: int = 4):
     """``x`` (nested dicts and lists) for a JSON report: floats rounded to ``digits``, NaN → None."""
     if isinstance(x, float):
