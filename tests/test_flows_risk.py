@@ -318,11 +318,12 @@ def test_calibrated_attractiveness_reproduces_intake_in_expectation(chain):
     """Under choice noise and full spill the plain fit puts full units below their intake and
     units with room above; the chain's calibrated attractiveness (risk.calibrate_under_noise)
     brings both within 1.5% on fresh draws, and every unit within 8%."""
-    from forecast.risk import simulate_year
+    from forecast.risk import calibrate_under_noise, simulate_year
     O, tr, plain = _origin_year_inputs(chain)
     assert chain.region.choice_sd > 0
+    calibrated = calibrate_under_noise(replace(plain, spill=1.0))
     gaps = {}
-    for name, rm in (("plain", plain), ("calibrated", replace(chain.region, transition=tr))):
+    for name, rm in (("plain", plain), ("calibrated", calibrated)):
         s = simulate_year(rm, np.repeat(O, 400, axis=0), chain.origin, np.random.default_rng(7))
         for g in ("HF", "YP"):
             u = rm.models[g].units
@@ -335,3 +336,48 @@ def test_calibrated_attractiveness_reproduces_intake_in_expectation(chain):
         assert gaps["plain", g][0] < -0.02 and gaps["plain", g][1] > 0.01
         assert abs(gaps["calibrated", g][0]) < 0.015 and abs(gaps["calibrated", g][1]) < 0.015
         assert gaps["calibrated", g][2] < 0.08
+
+
+def test_fill_to_hand_computed():
+    """[10, 20, 30] to 66 is [11, 22, 33]; 22 is above its cap 21, which it keeps, and the other
+    two share the remaining 45 in proportion: 11.25 and 33.75."""
+    from forecast.risk import _fill_to
+    out = _fill_to(np.array([10.0, 20.0, 30.0]), np.array([12.0, 21.0, 100.0]), 66.0)
+    assert out == pytest.approx([11.25, 21.0, 33.75])
+    # a target already above its cap (a full unit's forecast) is a cap of its own, never cut
+    assert _fill_to(np.array([10.0, 30.0]), np.array([20.0, 20.0]), 44.0) == pytest.approx([14.0, 30.0])
+
+
+def test_chain_is_anchored_on_the_intake_models_next_year(chain):
+    """A80: the simulated year after the origin (central 16-year-olds, no rate noise, choice noise
+    on) has the intake model's entrant total (the origin's intake × the entrant growth from the
+    grade counts) and gives each unit its share of the intake model's one-year forecast, no unit
+    above its places: in expectation within 1.5% for the full units and for the units with room,
+    and every sizeable unit within 10%."""
+    from forecast import intake
+    from forecast.risk import _fill_to, simulate_year
+    rm, o = chain.region, chain.origin
+    panel, grades = intake.inputs_from_tables(chain.tables)
+    fc = intake.forecast(panel, grades, o, horizons=(1,))
+    gr = intake.entrant_growth(grades[grades.school_year <= o], o, 1)
+    g1 = float(gr[(gr.h == 1) & (gr.area == "region")].growth.iloc[0])
+    a = chain.age16.set_index(["kommun_kod", "year"]).population
+    E = np.array([[float(a[(c, o + 1)]) for c in rm.codes]])
+    tr = replace(rm.transition, sd_log={g: 0.0 for g in rm.transition.sd_log})
+    s = simulate_year(replace(rm, transition=tr), np.repeat(E, 400, axis=0), o + 1, np.random.default_rng(11))
+    pred = fc.set_index(["skolenhetskod", "group"]).predicted
+    for g in ("HF", "YP"):
+        wanted_total = s[g]["wanted"].sum(axis=1)
+        region_total = float(fc[fc.group == g].admitted_origin.sum()) * g1 * rm.coverage[g]
+        assert wanted_total == pytest.approx(np.full(400, region_total), rel=1e-9)
+        u = rm.models[g].units
+        target = np.array([float(pred.get((k, g), v)) for k, v in zip(u.skolenhetskod, u.admitted)])
+        places = u.places.to_numpy(float)
+        goal = _fill_to(target, places, float(s[g]["placed"].sum(axis=1).mean()))
+        mean = s[g]["placed"].mean(axis=0)
+        assert np.all(goal <= np.maximum(places, target) + 1e-9)
+        full = goal >= places - 0.5
+        for part in (full, ~full & (goal > 0)):
+            assert abs(mean[part].sum() / goal[part].sum() - 1) < 0.015
+        big = goal > 50
+        assert np.max(np.abs(mean[big] - goal[big]) / goal[big]) < 0.10

@@ -50,3 +50,24 @@ def test_forecast_plots_still_re_exports_the_report_content():
     """Code written against forecast.plots keeps working while it moves to forecast.report."""
     assert plots.plot_cohort is figures.plot_cohort and plots.table_flags is tables.table_flags
     assert plots.fmt is labels.fmt
+
+
+def test_fallback_locations_name_both_kinds_escaped():
+    """A27 units without coordinates and A81 names without a unit are named, each under its own
+    heading, with names from the files escaped; nothing to say gives an empty string."""
+    from types import SimpleNamespace
+
+    from forecast.report.texts import text_fallback_locations
+    units = pd.DataFrame({
+        "skolenhetskod": ["1", "1", "namn:<b>X</b>", "2"],
+        "skola": ["Arena Academy", "Arena Academy", "<b>X</b>", "Vanlig"],
+        "kommun_kod": ["0180", "0180", "0182", "0180"],
+        "coordinate_flag": ["fallback_municipality_centroid", "fallback_municipality_centroid",
+                            "fallback_unmatched_name", ""]})
+    rd = SimpleNamespace(units=units, name={"0180": "Stockholm", "0182": "Nacka"}.get)
+    text = text_fallback_locations(rd)
+    assert "**Utan koordinater:** 1 skolenheter" in text and "Arena Academy (Stockholm)" in text
+    assert "**Utan skolenhetskod:** 1 skolnamn" in text and "&lt;b&gt;X&lt;/b&gt; (Nacka)" in text
+    assert "<b>" not in text and "Vanlig" not in text
+    rd.units = units[units.coordinate_flag == ""]
+    assert text_fallback_locations(rd) == ""

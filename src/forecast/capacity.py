@@ -3,7 +3,8 @@
 * Places and admitted students per unit × programme group (HF university-preparatory, YP
   vocational; national programmes only) for an admission year: admission rows that count
   towards totals, mapped to units by the school crosswalk (weights split a name over several
-  units). Names without a unit with coordinates are left out and their share is reported.
+  units). A unit without coordinates, and a name without a unit (pseudo-unit ``namn:<skola>``),
+  sits at its municipality's grade-9-pupil centroid (A27, A81).
 * Transition: admitted to national programmes (HF, YP) and to IM per 16-year-old of the region,
   by year, projected as the mean of the observed years or the last year, whichever the one-year
   backtest on 2021–2023 favours.
@@ -26,13 +27,21 @@ def unit_intake(admissions: pd.DataFrame, crosswalk: pd.DataFrame, units: pd.Dat
 
     With ``origins`` (forecast.flows.origin_points), a unit the crosswalk names but the coordinate
     list lacks (or lists without a point) keeps its intake at its municipality's grade-9-pupil
-    centroid, ``coordinate_flag = 'fallback_municipality_centroid'`` (never dropped; A27)."""
+    centroid, ``coordinate_flag = 'fallback_municipality_centroid'`` (never dropped; A27); an
+    admission name the crosswalk cannot map becomes the pseudo-unit ``namn:<skola>`` there,
+    ``coordinate_flag = 'fallback_unmatched_name'`` (A81)."""
     a = admissions[(admissions.year == year) & admissions.in_totals & admissions.programme_group.isin(GROUPS)]
     if a.empty:
         raise ParameterError(f"no admissions for year {year}; years: {sorted(admissions.year.unique())}")
     cw = crosswalk[(crosswalk.year == year) & crosswalk.skolenhetskod.notna() & (crosswalk.rule != "unmatched")]
     m = a.merge(cw[["skola", "school_kommun_kod", "skolenhetskod", "weight"]], on=["skola", "school_kommun_kod"],
-                how="inner")
+                how="left" if origins is not None else "inner")
+    # A name the crosswalk cannot map to a unit becomes the pseudo-unit 'namn:<skola>' of its
+    # school municipality, as in the intake panel (forecast.intake.build_panel): its students
+    # stay in the model (A81) instead of vanishing from every unit, municipality and region total.
+    unmatched = m.skolenhetskod.isna()
+    m.loc[unmatched, "skolenhetskod"] = "namn:" + m.loc[unmatched, "skola"]
+    m["weight"] = m.weight.fillna(1.0)
     for c in ("places", "admitted", "vacant"):
         m[c] = m[c].astype(float) * m.weight.astype(float)
     g = m.groupby(["skolenhetskod", "programme_group"])[["places", "admitted", "vacant"]].sum().reset_index()
@@ -51,7 +60,8 @@ def unit_intake(admissions: pd.DataFrame, crosswalk: pd.DataFrame, units: pd.Dat
         xy = [cent.get(k, (np.nan, np.nan)) for k in out.loc[lost, "kommun_kod"]]
         out.loc[lost, "x"] = [v[0] for v in xy]
         out.loc[lost, "y"] = [v[1] for v in xy]
-        out.loc[lost, "coordinate_flag"] = "fallback_municipality_centroid"
+        out.loc[lost, "coordinate_flag"] = np.where(codes.str.startswith("namn:"), "fallback_unmatched_name",
+                                                    "fallback_municipality_centroid")
         out = out[out.x.notna()].reset_index(drop=True)
     out.attrs["mapped_share_admitted"] = float(out.admitted.sum() / max(a.admitted.sum(), 1))
     return out

@@ -160,7 +160,7 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     # each unit's intake that year, and moves with the 16-year-olds of each home municipality.
     from .intake import inputs_from_tables
     panel, grades = inputs_from_tables(tables)      # built once: settings, signals and places use it
-    params, resid_sd = _intake_settings(panel, grades, origin)
+    params, resid_sd, next_year = _intake_settings(panel, grades, origin)
     obs_path = Path(observed_flows) if observed_flows else (OBSERVED_FLOWS if OBSERVED_FLOWS.is_file() else None)
     observed = None
     if obs_path is not None:
@@ -173,9 +173,11 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     # simulated paths: the choice noise moves students between units and must not lose them. The
     # fill shortfall of full units (A21) is retired: entrants = placed + not placed (A24). The
     # attractiveness is then recalibrated so that the simulated origin year reproduces each
-    # unit's intake in expectation under that noise and spill (A60).
+    # unit's intake in expectation under that noise and spill (A60), and anchored on the intake
+    # model: the simulated year after the origin reproduces, in expectation, each unit's share of
+    # the intake model's one-year forecast (A80); later years move from there with the cohorts.
     region = calibrate_under_noise(replace(region, spill=1.0))
-    region = _apply_intake_params(region, panel, params, origin)
+    region = _anchor_on_intake_model(region, next_year, age16, grades, origin)
     region = replace(region, announced=load_places(tables, origin, places_dir, panel))
     intake_info = {"origin": origin, "params": params, "choice_sd": resid_sd, "notes": notes}
     base = Chain(tables, history, proj, age16, region, None, intake_info)
@@ -198,30 +200,45 @@ def load_places(tables: dict, origin: int, places_dir: str | Path | None = None,
     return read_places(folder, known, origin, set(zip(now.skolenhetskod, now.group)))
 
 
-def _apply_intake_params(region: RegionModel, panel: pd.DataFrame, params, origin: int) -> RegionModel:
-    """The intake model's demand signals (forecast.intake.demand_signals) as attractiveness factors
-    of the fitted units: last year's change carried on or reverted (φ) and the reserve pull (α)."""
-    from .intake import demand_signals
-    if not params.phi and not params.alpha:
+def _anchor_on_intake_model(region: RegionModel, fc: pd.DataFrame | None, age16: pd.DataFrame,
+                            grades: pd.DataFrame, origin: int) -> RegionModel:
+    """The attractiveness recalibrated so that the simulated year origin + 1 (its expected
+    16-year-olds, the origin's places, choice noise and spill) gives each unit the share of the
+    intake model's one-year forecast (``fc``: forecast.intake.forecast, places unknown) that unit
+    has (A80). A unit the intake model has no row for keeps its origin intake as its target.
+    ``fc`` None (no grade counts at the origin): the region model is returned unchanged."""
+    if fc is None or fc.empty:
         return region
-    change, pull = demand_signals(panel, origin, params)
-    A = panel[panel.year == origin].set_index(["skolenhetskod", "group"]).admitted
-    factor = change * (1 + np.divide(pull, A, out=np.zeros(len(A)), where=A > 0))
-    models = dict(region.models)
-    for g, m in models.items():
-        f = np.array([float(factor.get((u, g), 1.0)) for u in m.units.skolenhetskod])
-        models[g] = replace(m, W=m.W * f)
-    return replace(region, models=models)
+    a = age16.set_index(["kommun_kod", "year"]).population
+    E = np.array([float(a.get((c, origin + 1), np.nan)) for c in region.codes])
+    if np.isnan(E).any():
+        return region
+    one = fc[fc.h == 1]
+    # the year's entrants: the region's intake at the origin × the entrant growth from the newest
+    # grade counts (forecast.intake.entrant_growth), as in the intake model's totals (A80)
+    from .intake import entrant_growth
+    gr = entrant_growth(grades, origin, 1)
+    g1 = float(gr[(gr.h == 1) & (gr.area == "region")].growth.iloc[0])
+    factor = {g: float(one[one.group == g].admitted_origin.sum()) * g1 / float((E * region.transition.rate[g]).sum())
+              for g in region.models if (E * region.transition.rate[g]).sum() > 0}
+    region = replace(region, entrant_factor=factor)
+    pred = one.set_index(["skolenhetskod", "group"]).predicted
+    targets = {}
+    for g, m in region.models.items():
+        obs = m.units.admitted.to_numpy(float)
+        targets[g] = np.array([float(pred.get((u, g), o)) for u, o in zip(m.units.skolenhetskod, obs)])
+    return calibrate_under_noise(region, targets=targets, entrants=E)
 
 
 def _intake_settings(panel: pd.DataFrame, grades: pd.DataFrame, origin: int):
     """The intake model's settings chosen on the outcomes known at the origin (nested, as in the
-    backtest; forecast.intake) and the spread of its one-year unit errors (choice noise, A14)."""
+    backtest; forecast.intake), the spread of its one-year unit errors (choice noise, A14) and its
+    one-year forecast (places unknown; None without grade counts at the origin)."""
     from . import intake
     if int(grades.school_year.max()) < origin:
-        return intake.DEFAULT, 0.0
+        return intake.DEFAULT, 0.0, None
     fc = intake.forecast(panel, grades, origin, horizons=(1,))
-    return fc.attrs["params"], fc.attrs["error_sd"]
+    return fc.attrs["params"], fc.attrs["error_sd"], fc
 
 
 def _age16(tables: dict, proj: Projection) -> pd.DataFrame:

@@ -63,6 +63,10 @@ class RegionModel:
     # simulated entrants are scaled by it, so students of units outside the model (no location)
     # do not inflate the modelled ones
     coverage: dict = field(default_factory=dict)
+    # group -> factor on the transition rate from the year after the origin on: the simulated
+    # entrants of that year equal the intake model's, whose growth comes from the newest grade
+    # counts (A80); later years move with the projected 16-year-olds
+    entrant_factor: dict = field(default_factory=dict)
 
 
 def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
@@ -209,7 +213,7 @@ def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.r
     for g in GROUPS:
         m = rm.models[g]
         places, W = _places_for_year(m, rm, g, year)
-        rate = rm.transition.rate[g] * rm.coverage.get(g, 1.0) * (
+        rate = rm.transition.rate[g] * rm.coverage.get(g, 1.0) * rm.entrant_factor.get(g, 1.0) * (
             np.exp(rm.transition.sd_log[g] * rng.standard_normal((S, 1))) if noise else 1.0)
         O = age16_paths * rate
         Wp = W[None, :] * np.exp(rm.choice_sd * rng.standard_normal((S, len(W))) - rm.choice_sd ** 2 / 2) \
@@ -318,30 +322,44 @@ CALIBRATION_MAX_FACTOR = 4.0   # a unit's attractiveness moves at most ×4 or ÷
 
 
 def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATION_PATHS,
-                          steps: int = CALIBRATION_STEPS) -> RegionModel:
-    """The attractiveness W such that the simulated origin year reproduces each unit's observed
-    intake *in expectation*, with the choice noise and the capacity ceiling of the simulation
-    (A60).
+                          steps: int = CALIBRATION_STEPS, targets: dict | None = None,
+                          entrants: np.ndarray | None = None) -> RegionModel:
+    """The attractiveness W such that one simulated year reproduces each unit's target intake
+    *in expectation*, with the choice noise and the capacity ceiling of the simulation (A60).
 
-    :func:`forecast.flows.fit_attractiveness` makes the noise-free wanted flows equal the observed
-    intake. Under choice noise a unit that was full then keeps its places only on the paths where
-    its demand is at least its places, and the students it turns away spill to units with room,
-    so the plain fit puts full units below their intake and units with room above theirs (on the
-    2021–2024 record: room units +11.7%, full units −2.5%). Here W is moved, multiplicatively and
-    damped, until the mean placed students of the origin year (common random numbers, ``paths``
-    paths, the origin's entrants) equal the observed intake; a full unit's W rises (its true
-    demand exceeds its places), the W of a unit receiving spill falls. Bounded by
-    CALIBRATION_MAX_FACTOR. Without choice noise nothing changes."""
-    if rm.choice_sd <= 0:
+    Default (``targets`` None): the origin year, target = each unit's observed intake, entrants =
+    the origin's. :func:`forecast.flows.fit_attractiveness` makes the noise-free wanted flows
+    equal the observed intake. Under choice noise a unit that was full then keeps its places only
+    on the paths where its demand is at least its places, and the students it turns away spill to
+    units with room, so the plain fit puts full units below their intake and units with room
+    above theirs (on the 2021–2024 record: room units +11.7%, full units −2.5%). Here W is moved,
+    multiplicatively and damped, until the mean placed students (common random numbers,
+    ``paths`` paths) equal the target; a full unit's W rises (its true demand exceeds its
+    places), the W of a unit receiving spill falls. Bounded by CALIBRATION_MAX_FACTOR. Without
+    choice noise the origin year needs nothing.
+
+    ``targets`` (group -> array over the group's units) with ``entrants`` (16-year-olds per home
+    municipality of the year): the year after the origin, anchored on the intake model (A80).
+    The targets are then shares: they are scaled to the simulated total at every step (the
+    simulation's entrants, not the targets, set how many students there are), and the places
+    are the origin's (the capacity the targets were forecast with)."""
+    if targets is None and rm.choice_sd <= 0:
         return rm
     rng = np.random.default_rng(seed)
     models = dict(rm.models)
     for g in GROUPS:
         m = models[g]
-        obs = m.units.admitted.to_numpy(float)
         places = m.units.places.to_numpy(float)
-        O = rm.entrants_by_group[g] * rm.transition.rate[g] * rm.coverage.get(g, 1.0)
-        z = rng.standard_normal((paths, len(obs)))
+        if targets is None:
+            obs = m.units.admitted.to_numpy(float)
+            E = rm.entrants_by_group[g]
+        else:
+            obs = np.asarray(targets[g], float)
+            E = np.asarray(entrants, float)
+        O = E * rm.transition.rate[g] * rm.coverage.get(g, 1.0)
+        if targets is not None:
+            O = O * rm.entrant_factor.get(g, 1.0)
+        z = rng.standard_normal((paths, len(obs))) if rm.choice_sd > 0 else np.zeros((1, len(obs)))
         decay = np.exp(-m.beta * m.D)
         W0 = m.W.copy()
         W = W0.copy()
@@ -350,9 +368,32 @@ def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATI
             wanted = O[None, :, None] * shares(Wp, m.D, m.beta)
             placed, _ = _place_with_spill(wanted, places, Wp, decay, rm.spill)
             mean = placed.sum(axis=1).mean(axis=0)
-            ratio = np.divide(obs, mean, out=np.ones_like(obs), where=(mean > 0) & (obs > 0))
-            if np.all(np.abs(mean - obs) <= np.maximum(CALIBRATION_TOLERANCE * obs, 1.0)):
+            goal = obs if targets is None else _fill_to(obs, places, mean.sum())
+            ratio = np.divide(goal, mean, out=np.ones_like(goal), where=(mean > 0) & (goal > 0))
+            if np.all(np.abs(mean - goal) <= np.maximum(CALIBRATION_TOLERANCE * goal, 1.0)):
                 break
             W = np.clip(W * ratio ** 0.7, W0 / CALIBRATION_MAX_FACTOR, W0 * CALIBRATION_MAX_FACTOR)
         models[g] = replace(m, W=W)
     return replace(rm, models=models)
+
+
+def _fill_to(target: np.ndarray, cap: np.ndarray, total: float) -> np.ndarray:
+    """``target`` scaled to sum to ``total``, no item above its ``cap`` (where the target is
+    below it): items that reach their cap stay there and the rest are scaled up further."""
+    t = np.asarray(target, float)
+    capped = np.maximum(cap, t)
+    out = t.copy()
+    fixed = np.zeros(len(t), bool)
+    for _ in range(len(t) + 1):
+        free = ~fixed
+        rest = total - out[fixed].sum()
+        base = t[free].sum()
+        if base <= 0:
+            break
+        out[free] = t[free] * rest / base
+        over = free & (out > capped)
+        if not over.any():
+            break
+        out[over] = capped[over]
+        fixed |= over
+    return out

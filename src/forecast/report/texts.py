@@ -89,17 +89,22 @@ def text_announced_places(rd) -> str:
 
 
 def text_fallback_locations(rd) -> str:
-    """Units with admissions but no point in the coordinate list: placed at their municipality's
-    grade-9-pupil centroid (A27) and named here, so a reader knows their flows are rougher."""
+    """Units with admissions but no point in the coordinate list (A27), and admission names without
+    a unit (A81): placed at their municipality's grade-9-pupil centroid and named here, so a reader
+    knows their flows are rougher."""
     u = getattr(rd, "units", None)
     if u is None or len(u) == 0 or "coordinate_flag" not in u:
         return ""
     f = u[u.coordinate_flag == "fallback_municipality_centroid"].drop_duplicates("skolenhetskod")
-    if f.empty:
-        return ""
     names = ", ".join(f"{_esc(r.skola)} ({_esc(rd.name(r.kommun_kod))})" for r in f.itertuples())
-    return (f" **Utan koordinater:** {len(f)} skolenheter med antagna saknas i Skolverkets koordinatlista och "
-            f"ligger i modellen i sin kommuns mittpunkt (räknat på årskurs 9-elever): {names}.")
+    out = (f" **Utan koordinater:** {len(f)} skolenheter med antagna saknas i Skolverkets koordinatlista och "
+           f"ligger i modellen i sin kommuns mittpunkt (räknat på årskurs 9-elever): {names}.") if len(f) else ""
+    n = u[u.coordinate_flag == "fallback_unmatched_name"].drop_duplicates("skolenhetskod")
+    if len(n):
+        names = ", ".join(f"{_esc(r.skola)} ({_esc(rd.name(r.kommun_kod))})" for r in n.itertuples())
+        out += (f" **Utan skolenhetskod:** {len(n)} skolnamn i antagningsfilen har inte kunnat kopplas till "
+                f"någon skolenhet; de räknas med och ligger i sin kommuns mittpunkt (antagande A81): {names}.")
+    return out
 
 
 
@@ -187,11 +192,13 @@ def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) ->
         lines.append(f"\nPå {len(losses)} av {len(r)} nivåer förlorar prognosen mot en enkel jämförelse. "
                      "Det redovisas här som det är.")
     lines.append("\n" + MEASURE_SV["wape"] + " " + MEASURE_SV["skill"])
-    lines.append("\nRapportens sannolikheter för överkapacitet och brist kommer inte från den här prognosen utan "
-                 "från simuleringen med flödesmodellen, som också räknar fram kommunernas och klustrens tal. "
-                 "Simuleringens egen träffsäkerhet, mätt på samma sätt, redovisas i metodbeskrivningen "
-                 "(avsnitt 6): den är sämre kalibrerad än prognosen ovan, så läs sannolikheterna som en "
-                 "rangordning av risk snarare än som exakta procenttal.")
+    lines.append("\nRapportens antal och sannolikheter för överkapacitet och brist kommer från simuleringen med "
+                 "flödesmodellen, som också räknar fram kommunernas och klustrens tal. Dess första prognosår "
+                 "utgår från prognosen ovan: varje skolenhets andel av nästa års antagna och antalet sökande "
+                 "enligt årskurs 9 (antagande A80). Simuleringens egen träffsäkerhet för första prognosåret, "
+                 "mätt på samma sätt, redovisas i metodbeskrivningen (avsnitt 6). För senare år finns ingen "
+                 "sådan mätning: läs de sannolikheterna som en rangordning av risk snarare än som exakta "
+                 "procenttal.")
     return "\n".join(lines)
 
 
