@@ -381,3 +381,65 @@ def test_chain_is_anchored_on_the_intake_models_next_year(chain):
             assert abs(mean[part].sum() / goal[part].sum() - 1) < 0.015
         big = goal > 50
         assert np.max(np.abs(mean[big] - goal[big]) / goal[big]) < 0.10
+
+
+def test_unit_intake_keeps_a_name_without_unit_at_its_municipality_centroid():
+    """A81: 'Okänd skola' has no crosswalk row; with origins it becomes the pseudo-unit
+    'namn:Okänd skola' at its municipality's weighted grade-9 centroid ((0·1 + 10·3)/4 = 7.5,
+    (0·1 + 20·3)/4 = 15), flagged, and nobody is lost; without origins (the legacy path) it is left
+    out."""
+    from forecast.capacity import unit_intake
+    adm = pd.DataFrame({"year": 2024, "in_totals": True, "programme_group": ["HF", "HF", "YP"],
+                        "skola": ["Känd", "Okänd skola", "Okänd skola"], "school_kommun_kod": "0180",
+                        "places": [100.0, 40.0, 30.0], "admitted": [90.0, 35.0, 30.0], "vacant": [10.0, 5.0, 0.0],
+                        "owner_type": ["kommunal", "enskild", "enskild"]})
+    cw = pd.DataFrame({"year": [2024], "skola": ["Känd"], "school_kommun_kod": ["0180"], "skolenhetskod": ["111"],
+                       "weight": [1.0], "rule": ["exact"]})
+    units = pd.DataFrame({"skolenhetskod": ["111"], "skola": ["Känd"], "kommun_kod": ["0180"],
+                          "owner_type": ["kommunal"], "x": [5.0], "y": [5.0], "coordinate_flag": ["ok"]})
+    origins = pd.DataFrame({"kommun_kod": ["0180", "0180"], "x": [0.0, 10.0], "y": [0.0, 20.0], "weight": [1.0, 3.0]})
+    out = unit_intake(adm, cw, units, 2024, origins).set_index(["skolenhetskod", "group"])
+    assert out.admitted.sum() == pytest.approx(155.0) and out.attrs["mapped_share_admitted"] == pytest.approx(1.0)
+    r = out.loc[("namn:Okänd skola", "HF")]
+    assert (r.x, r.y, r.coordinate_flag, r.kommun_kod, r.admitted) == (7.5, 15.0, "fallback_unmatched_name", "0180", 35.0)
+    assert out.loc[("namn:Okänd skola", "YP")].places == 30.0
+    legacy = unit_intake(adm, cw, units, 2024)
+    assert list(legacy.skolenhetskod) == ["111"]
+
+
+def test_chain_keeps_every_admitted_student_of_the_origin(chain):
+    """A81 on the real data: the modelled units hold every student admitted to a national
+    programme at the origin (units without coordinates and names without a unit included)."""
+    adm = chain.tables["admissions"]
+    a = adm[(adm.year == chain.origin) & adm.in_totals]
+    for g in ("HF", "YP"):
+        assert chain.region.models[g].units.admitted.sum() == pytest.approx(a[a.programme_group == g].admitted.sum())
+        assert chain.region.coverage[g] == pytest.approx(1.0)
+
+
+def test_simulation_record_ignores_everything_after_its_origin():
+    """Real time: doubling every number of every table row dated after T (admissions, crosswalk,
+    grade counts, population, costs: any column named year or school_year) leaves the simulated
+    T + 1 of the record unchanged."""
+    from forecast import simrecord
+    from forecast.chain import TABLES
+    from forecast.data import load_table
+    from forecast.intake import INPUT_TABLES
+    T = 2022
+    real = {n: load_table(n) for n in set(TABLES) | set(INPUT_TABLES)}
+    changed, touched = {}, []
+    for n, t in real.items():
+        col = next((c for c in ("year", "school_year") if c in t.columns), None)
+        if col is None:
+            changed[n] = t
+            continue
+        t = t.copy()
+        later = t[col] > T
+        num = [c for c in t.select_dtypes("number").columns if c != col]
+        t.loc[later, num] = t.loc[later, num] * 2
+        changed[n] = t
+        touched.append(n)
+    assert {"admissions", "pupils_kommun", "cohort_history"} <= set(touched)
+    a = simrecord.simulation_backtest(real, origins=[T], n_paths=50)
+    b = simrecord.simulation_backtest(changed, origins=[T], n_paths=50)
+    pd.testing.assert_frame_equal(a, b)
