@@ -200,44 +200,64 @@ def load_places(tables: dict, origin: int, places_dir: str | Path | None = None,
     return read_places(folder, known, origin, set(zip(now.skolenhetskod, now.group)))
 
 
+ANCHORED_HORIZONS = (1, 2, 3)     # years after the origin the simulation is anchored on (A80)
+
+
 def _anchor_on_intake_model(region: RegionModel, fc: pd.DataFrame | None, age16: pd.DataFrame,
                             grades: pd.DataFrame, origin: int) -> RegionModel:
-    """The attractiveness recalibrated so that the simulated year origin + 1 (its expected
-    16-year-olds, the origin's places, choice noise and spill) gives each unit the share of the
-    intake model's one-year forecast (``fc``: forecast.intake.forecast, places unknown) that unit
-    has (A80). A unit the intake model has no row for keeps its origin intake as its target.
-    ``fc`` None (no grade counts at the origin): the region model is returned unchanged."""
+    """The simulation's years origin + h (h in ANCHORED_HORIZONS) anchored on the intake model's
+    forecasts of those years (``fc``: forecast.intake.forecast, places unknown; A80).
+
+    For each year: the entrants are the region's intake at the origin × the entrant growth from
+    the newest grade counts (forecast.intake.entrant_growth; a factor on the transition rate),
+    and the attractiveness is recalibrated under noise (the year's expected 16-year-olds, the
+    origin's places) so that each unit gets, in expectation, its share of the intake model's
+    forecast of that year, no unit above its places. The first year's W becomes the model's W;
+    later anchored years are stored as factors on it, and years after the last keep the last
+    one's. A unit the intake model has no row for keeps its origin intake as its target. ``fc``
+    None (no grade counts at the origin): the region model is returned unchanged."""
     if fc is None or fc.empty:
         return region
-    a = age16.set_index(["kommun_kod", "year"]).population
-    E = np.array([float(a.get((c, origin + 1), np.nan)) for c in region.codes])
-    if np.isnan(E).any():
-        return region
-    one = fc[fc.h == 1]
-    # the year's entrants: the region's intake at the origin × the entrant growth from the newest
-    # grade counts (forecast.intake.entrant_growth), as in the intake model's totals (A80)
     from .intake import entrant_growth
-    gr = entrant_growth(grades, origin, 1)
-    g1 = float(gr[(gr.h == 1) & (gr.area == "region")].growth.iloc[0])
-    factor = {g: float(one[one.group == g].admitted_origin.sum()) * g1 / float((E * region.transition.rate[g]).sum())
-              for g in region.models if (E * region.transition.rate[g]).sum() > 0}
-    region = replace(region, entrant_factor=factor)
-    pred = one.set_index(["skolenhetskod", "group"]).predicted
-    targets = {}
-    for g, m in region.models.items():
-        obs = m.units.admitted.to_numpy(float)
-        targets[g] = np.array([float(pred.get((u, g), o)) for u, o in zip(m.units.skolenhetskod, obs)])
-    return calibrate_under_noise(region, targets=targets, entrants=E)
+    a = age16.set_index(["kommun_kod", "year"]).population
+    horizons = [h for h in ANCHORED_HORIZONS if h in set(fc.h)]
+    gr = entrant_growth(grades, origin, max(horizons)).set_index(["area", "h"]).growth
+    factors, shifts, first, prev = {}, {}, None, region
+    for h in horizons:
+        E = np.array([float(a.get((c, origin + h), np.nan)) for c in region.codes])
+        if np.isnan(E).any():
+            break
+        one = fc[fc.h == h]
+        factor = {g: float(one[one.group == g].admitted_origin.sum()) * float(gr[("region", h)])
+                  / float((E * region.transition.rate[g]).sum())
+                  for g in region.models if (E * region.transition.rate[g]).sum() > 0}
+        pred = one.set_index(["skolenhetskod", "group"]).predicted
+        targets = {g: np.array([float(pred.get((u, g), o)) for u, o in
+                                zip(m.units.skolenhetskod, m.units.admitted.to_numpy(float))])
+                   for g, m in region.models.items()}
+        cal = calibrate_under_noise(prev, targets=targets, entrants=E, factor=factor)
+        factors[origin + h] = factor
+        if first is None:
+            first = cal
+        else:
+            shifts[origin + h] = {g: dict(zip(m.units.skolenhetskod,
+                                              np.divide(cal.models[g].W, first.models[g].W,
+                                                        out=np.ones(len(m.W)), where=first.models[g].W > 0)))
+                                  for g, m in first.models.items()}
+        prev = cal
+    if first is None:
+        return region
+    return replace(first, entrant_factor=factors, year_attractiveness=shifts)
 
 
 def _intake_settings(panel: pd.DataFrame, grades: pd.DataFrame, origin: int):
     """The intake model's settings chosen on the outcomes known at the origin (nested, as in the
     backtest; forecast.intake), the spread of its one-year unit errors (choice noise, A14) and its
-    one-year forecast (places unknown; None without grade counts at the origin)."""
+    forecasts of the anchored years (places unknown; None without grade counts at the origin)."""
     from . import intake
     if int(grades.school_year.max()) < origin:
         return intake.DEFAULT, 0.0, None
-    fc = intake.forecast(panel, grades, origin, horizons=(1,))
+    fc = intake.forecast(panel, grades, origin, horizons=ANCHORED_HORIZONS)
     return fc.attrs["params"], fc.attrs["error_sd"], fc
 
 

@@ -63,10 +63,21 @@ class RegionModel:
     # simulated entrants are scaled by it, so students of units outside the model (no location)
     # do not inflate the modelled ones
     coverage: dict = field(default_factory=dict)
-    # group -> factor on the transition rate from the year after the origin on: the simulated
-    # entrants of that year equal the intake model's, whose growth comes from the newest grade
-    # counts (A80); later years move with the projected 16-year-olds
+    # year -> group -> factor on the transition rate: the simulated entrants of the anchored years
+    # (origin + 1 … origin + 3) equal the intake model's, whose growth comes from the newest grade
+    # counts (A80); a later year keeps the factor of the last anchored year and moves with the
+    # projected 16-year-olds
     entrant_factor: dict = field(default_factory=dict)
+    # year -> group -> {skolenhetskod: factor on W}: the attractiveness of anchored years after the
+    # first relative to the first's (A80); a later year keeps the last anchored year's; units not
+    # named (a scenario's new schools) keep their W
+    year_attractiveness: dict = field(default_factory=dict)
+
+    def anchored(self, table: dict, year: int):
+        """The entry of ``table`` (entrant_factor or year_attractiveness) for ``year``: the
+        latest anchored year up to it, None before the first."""
+        ys = [y for y in table if y <= year]
+        return table[max(ys)] if ys else None
 
 
 def age16_by_year(history_pop16: pd.DataFrame, projection=None) -> pd.DataFrame:
@@ -165,6 +176,9 @@ def apply_scenario(rm: RegionModel, scenario) -> RegionModel:
 def _places_for_year(m: FlowModel, rm: RegionModel, g: str, year: int) -> tuple[np.ndarray, np.ndarray]:
     places = m.units.places.to_numpy(float).copy()
     W = m.W.copy()
+    shift = (rm.anchored(rm.year_attractiveness, year) or {}).get(g)
+    if shift:
+        W = W * np.array([shift.get(u, 1.0) for u in m.units.skolenhetskod])
     if "first_year" in m.units:
         fy = m.units.first_year.to_numpy(dtype=float)
         closed = ~np.isnan(fy) & (fy > year)
@@ -213,7 +227,8 @@ def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.r
     for g in GROUPS:
         m = rm.models[g]
         places, W = _places_for_year(m, rm, g, year)
-        rate = rm.transition.rate[g] * rm.coverage.get(g, 1.0) * rm.entrant_factor.get(g, 1.0) * (
+        factor = rm.anchored(rm.entrant_factor, year) or {}
+        rate = rm.transition.rate[g] * rm.coverage.get(g, 1.0) * factor.get(g, 1.0) * (
             np.exp(rm.transition.sd_log[g] * rng.standard_normal((S, 1))) if noise else 1.0)
         O = age16_paths * rate
         Wp = W[None, :] * np.exp(rm.choice_sd * rng.standard_normal((S, len(W))) - rm.choice_sd ** 2 / 2) \
@@ -323,7 +338,7 @@ CALIBRATION_MAX_FACTOR = 4.0   # a unit's attractiveness moves at most ×4 or ÷
 
 def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATION_PATHS,
                           steps: int = CALIBRATION_STEPS, targets: dict | None = None,
-                          entrants: np.ndarray | None = None) -> RegionModel:
+                          entrants: np.ndarray | None = None, factor: dict | None = None) -> RegionModel:
     """The attractiveness W such that one simulated year reproduces each unit's target intake
     *in expectation*, with the choice noise and the capacity ceiling of the simulation (A60).
 
@@ -339,11 +354,13 @@ def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATI
     choice noise the origin year needs nothing.
 
     ``targets`` (group -> array over the group's units) with ``entrants`` (16-year-olds per home
-    municipality of the year): the year after the origin, anchored on the intake model (A80).
-    The targets are then shares: they are scaled to the simulated total at every step (the
-    simulation's entrants, not the targets, set how many students there are), and the places
-    are the origin's (the capacity the targets were forecast with)."""
-    if targets is None and rm.choice_sd <= 0:
+    municipality of the year) and ``factor`` (group -> factor on the transition rate): a year
+    after the origin, anchored on the intake model (A80). The targets are then shares: they are
+    scaled to the simulated total at every step (the simulation's entrants, not the targets, set
+    how many students there are), and the places are the origin's (the capacity the targets were
+    forecast with)."""
+    sd = rm.choice_sd
+    if targets is None and sd <= 0:
         return rm
     rng = np.random.default_rng(seed)
     models = dict(rm.models)
@@ -358,13 +375,13 @@ def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATI
             E = np.asarray(entrants, float)
         O = E * rm.transition.rate[g] * rm.coverage.get(g, 1.0)
         if targets is not None:
-            O = O * rm.entrant_factor.get(g, 1.0)
-        z = rng.standard_normal((paths, len(obs))) if rm.choice_sd > 0 else np.zeros((1, len(obs)))
+            O = O * (factor or {}).get(g, 1.0)
+        z = rng.standard_normal((paths, len(obs))) if sd > 0 else np.zeros((1, len(obs)))
         decay = np.exp(-m.beta * m.D)
         W0 = m.W.copy()
         W = W0.copy()
         for _ in range(steps):
-            Wp = W[None, :] * np.exp(rm.choice_sd * z - rm.choice_sd ** 2 / 2)
+            Wp = W[None, :] * np.exp(sd * z - sd ** 2 / 2)
             wanted = O[None, :, None] * shares(Wp, m.D, m.beta)
             placed, _ = _place_with_spill(wanted, places, Wp, decay, rm.spill)
             mean = placed.sum(axis=1).mean(axis=0)

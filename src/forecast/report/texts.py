@@ -193,13 +193,15 @@ def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) ->
                      "Det redovisas här som det är.")
     lines.append("\n" + MEASURE_SV["wape"] + " " + MEASURE_SV["skill"])
     lines.append("\nRapportens antal och sannolikheter för överkapacitet och brist kommer från simuleringen med "
-                 "flödesmodellen, som också räknar fram kommunernas och klustrens tal. Dess första prognosår "
-                 "utgår från prognosen ovan: varje skolenhets andel av nästa års antagna, och hur många de "
-                 "antagna blir följer antalet elever i årskurs 9 (antagande A80). Simuleringens egen träffsäkerhet för de tre första "
-                 "prognosåren, mätt på samma sätt, redovisas i metodbeskrivningen (avsnitt 6). Den försämras med "
-                 "avståndet: på tre års sikt underskattar sannolikheterna risken för överkapacitet och träffar sämre "
-                 "än att anta samma läge som i år. För senare år finns ingen sådan mätning: läs de sannolikheterna "
-                 "som en rangordning av risk snarare än som exakta procenttal.")
+                 "flödesmodellen, som också räknar fram kommunernas och klustrens tal. Dess tre första "
+                 "prognosår utgår från prognosen ovan: varje skolenhets andel av de antagna det året, och "
+                 "hur många de antagna blir följer antalet elever i årskurs 9, 8 och 7 (antagande A80). "
+                 "Simuleringens egen träffsäkerhet för de tre första prognosåren, mätt på samma sätt, "
+                 "redovisas i metodbeskrivningen (avsnitt 6). Den försämras med avståndet: hittills har "
+                 "sannolikheterna varit bättre än enkla jämförelser för första prognosåret men inte för andra "
+                 "och tredje, och på tre års sikt underskattar de risken för överkapacitet. För senare år "
+                 "finns ingen sådan mätning: läs sannolikheterna för senare år som en rangordning av risk "
+                 "snarare än som exakta procenttal.")
     return "\n".join(lines)
 
 
