@@ -252,18 +252,71 @@ def test_scenario_changes_only_what_it_declares(chain, tmp_path):
 
 
 def test_no_student_lost_in_any_simulated_path(chain):
-    """Entrants = placed + not placed, exactly, in every path and group, with all noise on."""
+    """Entrants = placed at known units + expected at units not yet known (A90) + not placed,
+    exactly, in every path and group, with all noise on. The entrants are recomputed here from the
+    16-year-olds and the same draws of the transition noise, not read from the simulation."""
+    from forecast.flows import GROUPS
     from forecast.risk import simulate_year
     rm = chain.region
-    year = chain.forecast_years[0]
     idx = [chain.projection.codes.index(c) for c in rm.codes]
     paths = chain.projection.simulate(50, np.random.default_rng(3))[:, idx, :]
-    y = list(chain.projection.years).index(year)
-    sim = simulate_year(rm, paths[:, :, y], year, np.random.default_rng(4))
-    for g, s in sim.items():
-        entrants = s["wanted"].sum(axis=1)
-        assert np.allclose(s["placed"].sum(axis=1) + s["displaced"], entrants, rtol=1e-9)
-        assert (s["placed"] <= s["places"][None, :] * (1 + 1e-6)).all()
+    checked_unallocated = False
+    for year in chain.forecast_years[:3]:
+        y = list(chain.projection.years).index(year)
+        sim = simulate_year(rm, paths[:, :, y], year, np.random.default_rng(4))
+        rng = np.random.default_rng(4)                 # the same draws, in the simulation's order
+        for g in GROUPS:
+            s = sim[g]
+            factor = (rm.anchored(rm.entrant_factor, year) or {}).get(g, 1.0)
+            rate = rm.transition.rate[g] * rm.coverage.get(g, 1.0) * factor * np.exp(
+                rm.transition.sd_log[g] * rng.standard_normal((50, 1)))
+            rng.standard_normal((50, len(s["places"])))  # the choice noise
+            entrants = (paths[:, :, y] * rate).sum(axis=1)
+            assert np.allclose(s["placed"].sum(axis=1) + s["unallocated"] + s["displaced"], entrants, rtol=1e-9)
+            assert np.allclose(s["wanted"].sum(axis=1) + s["unallocated"], entrants, rtol=1e-9)
+            assert (s["placed"] <= s["places"][None, :] * (1 + 1e-6)).all()
+            share = (rm.anchored(rm.unallocated_share, year) or {}).get(g, 0.0)
+            assert s["unallocated"] == pytest.approx(share * entrants, rel=1e-9)
+            checked_unallocated |= share > 0
+            assert s["unallocated_weights"].sum() == pytest.approx(1.0)
+    assert checked_unallocated            # the bundled data has growth no known unit takes
+
+
+def test_unallocated_students_count_in_areas_never_at_units():
+    """A90 on a hand-made model: two units in two municipalities, intake 30 and 10 at the origin,
+    places 40 and 40, 100 entrants in one home municipality, a fifth of them expected at units
+    not yet known. Without noise: 20 unallocated students, 15 to the first municipality and 5 to
+    the second (∝ 30 : 10); the units share the other 80 (equal pull, equal distance: 40 each,
+    full). Municipality rows: demand = 40 + 15 and 40 + 5, placed 40, utilisation 1; unit rows
+    have no unallocated students; the programme group holds all 100."""
+    from forecast.capacity import Transition
+    from forecast.risk import RegionModel, simulate_year, summarise_year
+    units = pd.DataFrame({"skolenhetskod": ["a", "b"], "skola": ["A", "B"], "kommun_kod": ["0001", "0002"],
+                          "owner_type": "kommunal", "group": "HF", "places": [40.0, 40.0],
+                          "admitted": [30.0, 10.0]})
+    D = np.array([[1.0, 1.0]])
+    models = {g: FlowModel(("0001",), units.assign(group=g), D, np.array([1.0, 1.0]), 0.1) for g in ("HF", "YP")}
+    tr = Transition(pd.DataFrame(), "mean", {"HF": 1.0, "YP": 1.0}, {"HF": 0.0, "YP": 0.0}, {})
+    rm = RegionModel(("0001",), np.array(["x"]), pd.DataFrame(), models, tr,
+                     pd.DataFrame({"kommun_kod": ["0001", "0002"], "cost_per_place_sek": 1.0,
+                                   "premises_per_place_sek": 1.0}), {"0001": "x", "0002": "x"}, 2024, 0.1,
+                     unallocated_share={2025: {"HF": 0.2, "YP": 0.2}})
+    sim = simulate_year(rm, np.array([[100.0]]), 2025, np.random.default_rng(0), noise=False)
+    s = sim["HF"]
+    assert s["unallocated"] == pytest.approx([20.0]) and s["placed"][0] == pytest.approx([40.0, 40.0])
+    t = summarise_year(rm, sim, 2025).set_index(["level", "area", "group"])
+    assert t.loc[("kommun", "0001", "HF")].demand == pytest.approx(55.0)
+    assert t.loc[("kommun", "0002", "HF")].demand == pytest.approx(45.0)
+    assert t.loc[("kommun", "0001", "HF")].unallocated == pytest.approx(15.0)
+    assert t.loc[("kommun", "0001", "HF")].placed == pytest.approx(40.0)
+    assert t.loc[("kommun", "0001", "HF")].utilisation == pytest.approx(1.0)
+    assert t.loc[("kommun", "0001", "HF")].p_shortage == 1.0          # 55 want a place, 40 are known
+    assert np.isnan(t.loc[("enhet", "a", "HF")].unallocated) and t.loc[("enhet", "a", "HF")].demand == pytest.approx(40.0)
+    g = t.loc[("programgrupp", "HF", "HF")]
+    assert g.placed + g.unallocated + g.displaced == pytest.approx(100.0)
+    # a year before any anchored year has no share: every entrant chooses a known unit
+    assert simulate_year(rm, np.array([[100.0]]), 2024, np.random.default_rng(0), noise=False)["HF"][
+        "unallocated"] == pytest.approx([0.0])
 
 
 def test_forecasts_start_after_the_latest_admission_year(chain):
@@ -349,11 +402,12 @@ def test_fill_to_hand_computed():
 
 
 def test_chain_is_anchored_on_the_intake_models_next_years(chain):
-    """A80: each anchored year origin + h (h = 1, 2 checked; central 16-year-olds, no rate noise,
-    choice noise on) has the intake model's entrant total (the origin's intake × the entrant
-    growth from the grade counts for h) and gives each unit its share of the intake model's
-    forecast for h, no unit above its places: in expectation within 1.5% for the full units and
-    for the units with room, and every sizeable unit within 10%."""
+    """A80, A90: each anchored year origin + h (h = 1, 2 checked; central 16-year-olds, no rate
+    noise, choice noise on) has the intake model's entrant total (the origin's intake × the entrant
+    growth from the grade counts for h), of which the growth the intake model leaves to no known
+    unit is expected at units not yet known, and gives each unit the intake model's forecast for h
+    (scaled down only if the forecasts exceed the total), no unit above its places: in expectation
+    within 1.5% for the full units and for the units with room, and every sizeable unit within 10%."""
     from forecast import intake
     from forecast.risk import _fill_to, simulate_year
     rm, o = chain.region, chain.origin
@@ -370,12 +424,17 @@ def test_chain_is_anchored_on_the_intake_models_next_years(chain):
         one = fc[fc.h == h]
         pred = one.set_index(["skolenhetskod", "group"]).predicted
         for g in ("HF", "YP"):
-            wanted_total = s[g]["wanted"].sum(axis=1)
+            entrants = s[g]["wanted"].sum(axis=1) + s[g]["unallocated"]
             region_total = float(one[one.group == g].admitted_origin.sum()) * gh * rm.coverage[g]
-            assert wanted_total == pytest.approx(np.full(400, region_total), rel=1e-9)
+            assert entrants == pytest.approx(np.full(400, region_total), rel=1e-9)
             u = rm.models[g].units
             target = np.array([float(pred.get((k, g), v)) for k, v in zip(u.skolenhetskod, u.admitted)])
             places = u.places.to_numpy(float)
+            # A90: the growth no known unit takes is kept apart; the known units' entrants are
+            # their forecasts' sum (scaled down, A80, only when the forecasts exceed the total)
+            share = rm.unallocated_share[o + h][g]
+            assert share == pytest.approx(max(0.0, 1 - target.sum() / region_total), abs=1e-12)
+            assert s[g]["wanted"].sum(axis=1) == pytest.approx(np.full(400, min(target.sum(), region_total)), rel=1e-9)
             goal = _fill_to(target, places, float(s[g]["placed"].sum(axis=1).mean()))
             mean = s[g]["placed"].mean(axis=0)
             full = goal >= places - 0.5

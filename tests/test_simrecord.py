@@ -54,6 +54,37 @@ def test_scores_hand_computed():
     assert f.loc[(2022, "persistence_calibrated"), "brier"] == pytest.approx((0.01 + 0.25) / 2)
 
 
+def test_unallocated_students_scored_at_municipality_and_region_never_at_units():
+    """A90 as A28: the simulation's students at units not yet known (pseudo-rows
+    ofördelat:<kommun>) join the intake model's pseudo-item of the same municipality and group, or
+    become an item of their own (outcome 0, every other forecaster 0) where the intake model has
+    none; they count in the municipality and region totals and never at unit level."""
+    items = pd.concat([_items(), pd.DataFrame({
+        "origin": [2022], "year": [2023], "h": 1, "variant": "places_unknown", "skolenhetskod": ["ofördelat:0180"],
+        "group": ["HF"], "kommun_kod": ["0180"], "actual": [0.0], "predicted": [12.0], "persistence": [0.0],
+        "persistence_growth": [0.0], "unallocated": True, "outcome_overcapacity": [np.nan]})], ignore_index=True)
+    sim = pd.concat([_sim(), pd.DataFrame({
+        "origin": [2022, 2022], "year": [2023, 2023], "skolenhetskod": ["ofördelat:0180", "ofördelat:0136"],
+        "group": ["HF", "HF"], "sim_predicted": [8.0, 5.0], "sim_p_raw": np.nan, "sim_places": 0.0,
+        "unallocated": True, "kommun_kod": ["0180", "0136"]})], ignore_index=True).assign(
+        sim_p_overcapacity=lambda d: d.sim_p_raw, unallocated=lambda d: d.unallocated.fillna(False))
+    j = simrecord.join_items(items, sim)
+    assert len(j) == 6
+    new = j[j.skolenhetskod == "ofördelat:0136"].iloc[0]
+    assert (new.sim_predicted, new.actual, new.predicted, new.persistence, new.unallocated) == (5.0, 0.0, 0.0, 0.0, True)
+    i = simrecord.score(j)["intake"].set_index(["level", "origin", "forecaster"])
+    # unit-groups as without the pseudo-rows: 40 over 170
+    assert i.loc[("unit_group", 2022, "simulation"), "wape"] == pytest.approx(40 / 170 * 100)
+    # municipalities: 0180 sim 110 + 40 + 8 = 158 vs 150, 0136 sim 5 vs 20 → (8 + 15) / 170;
+    # the intake model 90 + 60 + 12 = 162 vs 150, 0 vs 20 → (12 + 20) / 170
+    assert i.loc[("municipality", 2022, "simulation"), "wape"] == pytest.approx(23 / 170 * 100)
+    assert i.loc[("municipality", 2022, "intake_model"), "wape"] == pytest.approx(32 / 170 * 100)
+    # region: 2022 |163 − 170| = 7, 2021 |95 − 90| = 5, over 260
+    assert i.loc[("region", "pooled", "simulation"), "wape"] == pytest.approx(12 / 260 * 100)
+    f = simrecord.score(j)["flags"]
+    assert f[(f.origin == "pooled") & (f.forecaster == "simulation")].n.iloc[0] == 3   # no flag on a pseudo-row
+
+
 def test_recalibration_uses_only_earlier_outcomes():
     """Origin T is recalibrated on simulated years ≤ T only: the first origin has none and keeps
     its raw probabilities, whatever the later outcomes are."""

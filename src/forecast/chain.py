@@ -174,8 +174,9 @@ def build_chain(base_year: int | None = None, horizon: int = 10, method: str = "
     # fill shortfall of full units (A21) is retired: entrants = placed + not placed (A24). The
     # attractiveness is then recalibrated so that the simulated origin year reproduces each
     # unit's intake in expectation under that noise and spill (A60), and anchored on the intake
-    # model: the simulated year after the origin reproduces, in expectation, each unit's share of
-    # the intake model's one-year forecast (A80); later years move from there with the cohorts.
+    # model: the simulated years origin + 1 … + 3 reproduce, in expectation, each unit's intake
+    # model forecast (A80), the growth no known unit takes kept apart as students at units not yet
+    # known (A90); later years move from there with the cohorts.
     region = calibrate_under_noise(replace(region, spill=1.0))
     region = _anchor_on_intake_model(region, next_year, age16, grades, origin)
     region = replace(region, announced=load_places(tables, origin, places_dir, panel))
@@ -209,10 +210,13 @@ def _anchor_on_intake_model(region: RegionModel, fc: pd.DataFrame | None, age16:
     forecasts of those years (``fc``: forecast.intake.forecast, places unknown; A80).
 
     For each year: the entrants are the region's intake at the origin × the entrant growth from
-    the newest grade counts (forecast.intake.entrant_growth; a factor on the transition rate),
-    and the attractiveness is recalibrated under noise (the year's expected 16-year-olds, the
-    origin's places) so that each unit gets, in expectation, its share of the intake model's
-    forecast of that year, no unit above its places. The first year's W becomes the model's W;
+    the newest grade counts (forecast.intake.entrant_growth; a factor on the transition rate).
+    The part of them the intake model's unit forecasts leave to no known unit (its unallocated
+    pseudo-items, A28) is a share of the entrants expected at units not yet known
+    (``RegionModel.unallocated_share``, A90), and the attractiveness is recalibrated under noise
+    (the year's expected 16-year-olds, the origin's places) so that each known unit gets, in
+    expectation, the intake model's forecast of that year (scaled down, no unit above its places,
+    only when the forecasts add up to more than the entrants). The first year's W becomes the model's W;
     later anchored years are stored as factors on it, and years after the last keep the last
     one's. A unit the intake model has no row for keeps its origin intake as its target. ``fc``
     None (no grade counts at the origin): the region model is returned unchanged."""
@@ -222,7 +226,7 @@ def _anchor_on_intake_model(region: RegionModel, fc: pd.DataFrame | None, age16:
     a = age16.set_index(["kommun_kod", "year"]).population
     horizons = [h for h in ANCHORED_HORIZONS if h in set(fc.h)]
     gr = entrant_growth(grades, origin, max(horizons)).set_index(["area", "h"]).growth
-    factors, shifts, first, prev = {}, {}, None, region
+    factors, shifts, unallocated, first, prev = {}, {}, {}, None, region
     for h in horizons:
         E = np.array([float(a.get((c, origin + h), np.nan)) for c in region.codes])
         if np.isnan(E).any():
@@ -235,8 +239,15 @@ def _anchor_on_intake_model(region: RegionModel, fc: pd.DataFrame | None, age16:
         targets = {g: np.array([float(pred.get((u, g), o)) for u, o in
                                 zip(m.units.skolenhetskod, m.units.admitted.to_numpy(float))])
                    for g, m in region.models.items()}
-        cal = calibrate_under_noise(prev, targets=targets, entrants=E, factor=factor)
+        # the growth no known unit takes (the intake model's unallocated pseudo-items, A28) is kept
+        # apart: expected at units not yet known, so each known unit keeps its own forecast (A90)
+        share = {}
+        for g in region.models:
+            total = float((E * region.transition.rate[g]).sum()) * region.coverage.get(g, 1.0) * factor.get(g, 1.0)
+            share[g] = max(0.0, 1.0 - float(targets[g].sum()) / total) if total > 0 else 0.0
+        cal = calibrate_under_noise(prev, targets=targets, entrants=E, factor=factor, unallocated=share)
         factors[origin + h] = factor
+        unallocated[origin + h] = share
         if first is None:
             first = cal
         else:
@@ -247,7 +258,7 @@ def _anchor_on_intake_model(region: RegionModel, fc: pd.DataFrame | None, age16:
         prev = cal
     if first is None:
         return region
-    return replace(first, entrant_factor=factors, year_attractiveness=shifts)
+    return replace(first, entrant_factor=factors, year_attractiveness=shifts, unallocated_share=unallocated)
 
 
 def _intake_settings(panel: pd.DataFrame, grades: pd.DataFrame, origin: int):

@@ -72,6 +72,11 @@ class RegionModel:
     # first relative to the first's (A80); a later year keeps the last anchored year's; units not
     # named (a scenario's new schools) keep their W
     year_attractiveness: dict = field(default_factory=dict)
+    # year -> group -> share of the simulated entrants expected at units not yet known: the
+    # entrant growth the intake model's unit forecasts leave to no known unit (its unallocated
+    # pseudo-items, A28), kept apart so each known unit's expected intake in the anchored years is
+    # the intake model's forecast (A90); a later year keeps the last anchored year's share
+    unallocated_share: dict = field(default_factory=dict)
 
     def anchored(self, table: dict, year: int):
         """The entry of ``table`` (entrant_factor or year_attractiveness) for ``year``: the
@@ -216,12 +221,25 @@ def _place_with_spill(wanted, places, Wp, decay, spill: float):
     return placed, displaced
 
 
+def unallocated_weights(m: FlowModel) -> np.ndarray:
+    """Each modelled unit's share of the group's intake at the fitted year (0 for a scenario's
+    new schools): summed over a school municipality's units, the share of the students not yet
+    allocated to a known unit that the municipality gets (A28, A90). Never shown per unit."""
+    a = m.units.admitted.to_numpy(float) if "admitted" in m.units else np.zeros(len(m.units))
+    a = np.nan_to_num(np.clip(a, 0, None))
+    return a / a.sum() if a.sum() > 0 else np.zeros(len(a))
+
+
 def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.random.Generator,
                   noise: bool = True) -> dict:
-    """One year: per group, arrays over paths: wanted (S, J), placed (S, J), displaced (S,), places (J,).
+    """One year: per group, arrays over paths: wanted (S, J), placed (S, J), displaced (S,),
+    unallocated (S,), places (J,), unallocated_weights (J,).
 
     ``noise``: draw the transition rate and the units' attractiveness (choice noise, A14);
-    False gives the central forecast. Students are conserved: wanted = placed + displaced."""
+    False gives the central forecast. A share of each path's entrants
+    (``RegionModel.unallocated_share``, A90) is expected at units not yet known and chooses no
+    known unit. Students are conserved: entrants = wanted + unallocated = placed + displaced +
+    unallocated."""
     S = age16_paths.shape[0]
     out = {}
     for g in GROUPS:
@@ -231,12 +249,16 @@ def simulate_year(rm: RegionModel, age16_paths: np.ndarray, year: int, rng: np.r
         rate = rm.transition.rate[g] * rm.coverage.get(g, 1.0) * factor.get(g, 1.0) * (
             np.exp(rm.transition.sd_log[g] * rng.standard_normal((S, 1))) if noise else 1.0)
         O = age16_paths * rate
+        share = float((rm.anchored(rm.unallocated_share, year) or {}).get(g, 0.0))
+        unallocated = O.sum(axis=1) * share
+        O = O * (1.0 - share)
         Wp = W[None, :] * np.exp(rm.choice_sd * rng.standard_normal((S, len(W))) - rm.choice_sd ** 2 / 2) \
             if noise and rm.choice_sd > 0 else W[None, :]
         sh = shares(Wp, m.D, m.beta)
         wanted = O[:, :, None] * sh
         placed, displaced = _place_with_spill(wanted, places, Wp, np.exp(-m.beta * m.D), rm.spill)
         out[g] = {"wanted": wanted.sum(axis=1), "placed": placed.sum(axis=1), "displaced": displaced.sum(axis=1),
+                  "unallocated": unallocated, "unallocated_weights": unallocated_weights(m),
                   "places": places, "flows": placed.mean(axis=0), "wanted_flows": wanted.mean(axis=0)}
     return out
 
@@ -247,7 +269,12 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
 
     Empty places and their cost are also split by owner (``*_municipal`` / ``*_independent``,
     A52); ``units_overcapacity`` / ``units_shortage`` count the area's units flagged on their
-    own, so an area holding both full and half-empty units can be named as mixed."""
+    own, so an area holding both full and half-empty units can be named as mixed.
+
+    Students expected at units not yet known (A90; ``unallocated``, NaN on unit rows) count in an
+    area's ``demand`` (and so in ``p_shortage`` and the demand interval): they want a place in the
+    area that no known unit offers. They are not in ``placed``, ``utilisation``, ``p_overcapacity``
+    or the empty places: those describe the known units' places and who fills them."""
     theta = check_probability("theta", theta)
     flag_probability = check_probability("flag_probability", flag_probability)
     cost = rm.costs.set_index("kommun_kod")
@@ -273,13 +300,17 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
                          >= flag_probability) & open_all
         unit_short_all = ((s["wanted"] > s["places"][None, :] * (1 + 1e-9)).mean(axis=0)
                           >= flag_probability) & open_all
+        w_un = s.get("unallocated_weights", np.zeros(len(u)))
+        un_paths = s.get("unallocated", np.zeros(len(s["displaced"])))
         for level, key in keys.items():
             for k in pd.unique(key):
                 j = key == k
                 places = s["places"][j].sum()
                 if places <= 0:
                     continue
-                wanted = s["wanted"][:, j].sum(axis=1)
+                # students of the area expected at units not yet known (never at a unit, A90)
+                unalloc = un_paths * w_un[j].sum() if level != "enhet" else np.zeros(len(un_paths))
+                wanted = s["wanted"][:, j].sum(axis=1) + unalloc
                 placed = s["placed"][:, j].sum(axis=1)
                 empty = np.clip(s["places"][j][None, :] - s["placed"][:, j], 0, None)
                 util = placed / places
@@ -293,6 +324,7 @@ def summarise_year(rm: RegionModel, sim: dict, year: int, theta: float = DEFAULT
                     "cost_empty_sek": float((empty * unit_cost[j][None, :]).sum(axis=1).mean()),
                     "premises_cost_empty_sek": float((empty * unit_prem[j][None, :]).sum(axis=1).mean()),
                     "displaced": float(s["displaced"].mean()) if level == "programgrupp" else np.nan,
+                    "unallocated": float(unalloc.mean()) if level != "enhet" else np.nan,
                     "places_municipal": float(s["places"][j][municipal[j]].sum()),
                     "empty_places_municipal": float((empty * own).sum(axis=1).mean()),
                     "empty_places_independent": float((empty * ~own).sum(axis=1).mean()),
@@ -338,7 +370,8 @@ CALIBRATION_MAX_FACTOR = 4.0   # a unit's attractiveness moves at most ×4 or ÷
 
 def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATION_PATHS,
                           steps: int = CALIBRATION_STEPS, targets: dict | None = None,
-                          entrants: np.ndarray | None = None, factor: dict | None = None) -> RegionModel:
+                          entrants: np.ndarray | None = None, factor: dict | None = None,
+                          unallocated: dict | None = None) -> RegionModel:
     """The attractiveness W such that one simulated year reproduces each unit's target intake
     *in expectation*, with the choice noise and the capacity ceiling of the simulation (A60).
 
@@ -358,7 +391,8 @@ def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATI
     after the origin, anchored on the intake model (A80). The targets are then shares: they are
     scaled to the simulated total at every step (the simulation's entrants, not the targets, set
     how many students there are), and the places are the origin's (the capacity the targets were
-    forecast with)."""
+    forecast with). ``unallocated`` (group -> share of the entrants expected at units not yet
+    known, A90): those entrants choose no known unit, here as in :func:`simulate_year`."""
     sd = rm.choice_sd
     if targets is None and sd <= 0:
         return rm
@@ -375,7 +409,7 @@ def calibrate_under_noise(rm: RegionModel, seed: int = 0, paths: int = CALIBRATI
             E = np.asarray(entrants, float)
         O = E * rm.transition.rate[g] * rm.coverage.get(g, 1.0)
         if targets is not None:
-            O = O * (factor or {}).get(g, 1.0)
+            O = O * (factor or {}).get(g, 1.0) * (1.0 - (unallocated or {}).get(g, 0.0))
         z = rng.standard_normal((paths, len(obs))) if sd > 0 else np.zeros((1, len(obs)))
         decay = np.exp(-m.beta * m.D)
         W0 = m.W.copy()

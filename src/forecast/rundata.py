@@ -281,10 +281,13 @@ class RunData:
     - ``ages``: year, area, area_type, measure (age16 / age16_18), population, lo80, hi80, lo95, hi95.
     - ``risk``: year, level (enhet / kommun / kluster / programgrupp), area, group (HF / YP), places,
       demand, demand_lo80, demand_hi80, placed, utilisation, p_overcapacity, p_shortage,
-      empty_places, cost_empty_sek, premises_cost_empty_sek, displaced, places_municipal,
+      empty_places, cost_empty_sek, premises_cost_empty_sek, displaced, unallocated, places_municipal,
       empty_places_municipal, empty_places_independent, cost_empty_municipal_sek,
       cost_empty_independent_sek, units, units_overcapacity, units_shortage, flag_overcapacity,
       flag_shortage. Forecast rows; an observed year is never shown from it as a forecast.
+      ``unallocated`` (A90): students expected at units not yet known, NaN on unit rows; above unit
+      level they are in ``demand`` (and ``p_shortage``) but not in ``placed``, ``utilisation``,
+      ``p_overcapacity`` or the empty places, which describe the known units.
     - ``observed``: year, level, area, group, places, admitted, vacant, reserves, utilisation,
       vacant_municipal, vacant_independent, units: the admission years (forecast.observed).
     - ``accuracy`` / ``county_accuracy``: method, horizon, mape, malpe, … (cohort backtest);

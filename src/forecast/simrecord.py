@@ -12,6 +12,11 @@ the items, outcomes and yardsticks of the intake backtest at that horizon (varia
 ``h``); a yardstick the backtest cannot give at a horizon (no earlier pairs with that lag) is left
 out there, and the flags are scored on the items every remaining flag forecaster covers.
 
+The students the simulation expects at units not yet known (A90; the ``unallocated`` column of the
+risk table's municipality rows) are scored as the intake model's are (A28): as pseudo-items
+``ofördelat:<kommun>`` with outcome 0 that count in the municipality and region totals and never
+at unit level.
+
 Known limits: the grade-9 school locations and the unit register (coordinates, owner) are the
 latest snapshot, not the one of year T; they only place units and origins on the map.
 """
@@ -45,7 +50,9 @@ def simulation_backtest(tables: dict, origins=None, n_paths: int = 500, seed: in
     ``horizons`` with T + h observed, in one run (the paths of T + 1 are the ones a run of T + 1
     alone draws: the cohort paths come first, then the years in order). Rows: origin, year, h,
     skolenhetskod, group, sim_predicted (mean placed), sim_p_raw (P(utilisation < θ)), sim_places
-    (the places the simulation assumed: the last known)."""
+    (the places the simulation assumed: the last known), unallocated (False; True for the
+    pseudo-rows ``ofördelat:<kommun>`` of the students expected at units not yet known, A90, with
+    their kommun_kod, no probability and no places)."""
     from .chain import build_chain
     years = sorted(int(y) for y in tables["admissions"].year.unique())
     origins = [int(o) for o in (origins if origins is not None else years[:-1]) if o + 1 <= years[-1]]
@@ -61,7 +68,15 @@ def simulation_backtest(tables: dict, origins=None, n_paths: int = 500, seed: in
                                      "skolenhetskod": u.area.astype(str).to_numpy(),
                                      "group": u.group.to_numpy(), "sim_predicted": u.placed.to_numpy(float),
                                      "sim_p_raw": u.p_overcapacity.to_numpy(float),
-                                     "sim_places": u.places.to_numpy(float)}))
+                                     "sim_places": u.places.to_numpy(float), "unallocated": False}))
+            k = r[(r.level == "kommun") & (r.year == y)]
+            if "unallocated" in k:
+                k = k[k.unallocated.fillna(0) > 0]
+                out.append(pd.DataFrame({"origin": o, "year": y, "h": y - o,
+                                         "skolenhetskod": ("ofördelat:" + k.area.astype(str)).to_numpy(),
+                                         "group": k.group.to_numpy(), "sim_predicted": k.unallocated.to_numpy(float),
+                                         "sim_p_raw": np.nan, "sim_places": 0.0, "unallocated": True,
+                                         "kommun_kod": k.area.astype(str).to_numpy()}))
     return pd.concat(out, ignore_index=True)
 
 
@@ -97,8 +112,23 @@ def join_items(items: pd.DataFrame, sim: pd.DataFrame, h: int = 1) -> pd.DataFra
     cur["skolenhetskod"] = cur.skolenhetskod.astype(str)
     s = _with_h(sim)
     s = s[s.h == h].drop(columns=["year", "h"])
-    cur = cur.merge(s, on=["origin", "skolenhetskod", "group"], how="left")
+    extra = [c for c in ("unallocated", "kommun_kod") if c in s]
+    cur = cur.merge(s.drop(columns=extra), on=["origin", "skolenhetskod", "group"], how="left")
     cur["sim_predicted"] = cur.sim_predicted.fillna(0.0)
+    if "unallocated" in s:
+        # the simulation's unallocated students in a municipality where the intake model has none:
+        # items of their own, outcome 0 and every other forecaster 0 (as for a unit it does not know)
+        un = s[s.unallocated.astype(bool)]
+        key = ["origin", "skolenhetskod", "group"]
+        new = un.merge(cur[key], on=key, how="left", indicator=True)
+        new = new[new._merge == "left_only"].drop(columns="_merge")
+        if len(new):
+            clusters = cur.drop_duplicates("kommun_kod").set_index("kommun_kod").get("cluster", pd.Series(dtype=object))
+            add = new[key + ["kommun_kod", "sim_predicted", "sim_p_raw", "sim_places"]].assign(
+                cluster=new.kommun_kod.map(clusters), unallocated=True, variant="places_unknown", h=h,
+                year=new.origin + h, actual=0.0, places_actual=0.0, admitted_origin=0.0, places_origin=0.0,
+                **{c: 0.0 for c in FORECASTS.values() if c != "sim_predicted"})
+            cur = pd.concat([cur, add], ignore_index=True)
     return cur
 
 

@@ -143,8 +143,11 @@ def text_places_needed(rd, level: str, area: str, year: int) -> str:
     lines = [sentence_places_needed(where, year, r.group, r.needed, r.needed_lo80, r.needed_hi80)
              for r in n.sort_values("group").itertuples()]
     return "\n".join(f"- {s}" for s in lines) + (
-        "\n\nEfterfrågan är de elever som väntas vilja börja i skolorna här, var de än bor; dagens platser är "
-        f"platserna i den senaste antagningen ({latest_observed_year(rd)}). "
+        "\n\nEfterfrågan är de elever som väntas vilja börja i skolorna här, var de än bor, inklusive de elever "
+        "som ökningen av antalet elever väntas föra till skolor eller platser som ännu inte är kända (antagande "
+        "A90); dagens platser är "
+        f"platserna i den senaste antagningen ({latest_observed_year(rd)}). Risken för överkapacitet gäller de "
+        "kända platserna och de elever som väntas börja på dem. "
         + MEASURE_SV["interval80"] + " Reserver räknas per sökt utbildning: samma elev kan stå som reserv på flera "
         "skolor, så summan för en kommun eller hela regionen är större än antalet elever som inte kom in.")
 
@@ -194,12 +197,16 @@ def text_intake_record(rd, variant: str = "places_unknown", horizon: int = 1) ->
     lines.append("\n" + MEASURE_SV["wape"] + " " + MEASURE_SV["skill"])
     lines.append("\nRapportens antal och sannolikheter för överkapacitet och brist kommer från simuleringen med "
                  "flödesmodellen, som också räknar fram kommunernas och klustrens tal. Dess tre första "
-                 "prognosår utgår från prognosen ovan: varje skolenhets andel av de antagna det året, och "
-                 "hur många de antagna blir följer antalet elever i årskurs 9, 8 och 7 (antagande A80). "
+                 "prognosår utgår från prognosen ovan: varje känd skolenhet får i genomsnitt prognosens antal "
+                 "det året, och hur många de antagna blir följer antalet elever i årskurs 9, 8 och 7 (antagande "
+                 "A80). Den ökning som ingen känd skolenhet väntas ta räknas, som i prognosen ovan, i "
+                 "kommunernas, klustrens och regionens efterfrågan men inte på någon skolenhet och inte som "
+                 "platser (antagande A90). "
                  "Simuleringens egen träffsäkerhet för de tre första prognosåren, mätt på samma sätt, "
-                 "redovisas i metodbeskrivningen (avsnitt 6). Den försämras med avståndet: hittills har "
-                 "sannolikheterna varit bättre än enkla jämförelser för första prognosåret men inte för andra "
-                 "och tredje, och på tre års sikt underskattar de risken för överkapacitet. För senare år "
+                 "redovisas i metodbeskrivningen (avsnitt 6). Hittills har sannolikheterna varit bättre än "
+                 "enkla jämförelser för alla tre prognosåren (för andra och tredje året mätt på bara ett och "
+                 "två år), men antalet för hela regionen har på två och tre års sikt blivit 1–2 % för högt. "
+                 "För senare år "
                  "finns ingen sådan mätning: läs sannolikheterna för senare år som en rangordning av risk "
                  "snarare än som exakta procenttal.")
     return "\n".join(lines)
