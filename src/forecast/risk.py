@@ -79,7 +79,7 @@ class RegionModel:
     unallocated_share: dict = field(default_factory=dict)
 
     def anchored(self, table: dict, year: int):
-        """The entry of ``table`` (entrant_factor or year_attractiveness) for ``year``: the
+        """The entry of ``table`` (entrant_factor, year_attractiveness or unallocated_share) for ``year``: the
         latest anchored year up to it, None before the first."""
         ys = [y for y in table if y <= year]
         return table[max(ys)] if ys else None
