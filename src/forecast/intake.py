@@ -707,11 +707,15 @@ LEVEL_KEYS = {"unit_group": ["skolenhetskod", "group"], "unit": ["skolenhetskod"
               "cluster": ["cluster"], "region": []}
 
 
-def aggregate(items: pd.DataFrame, level: str) -> pd.DataFrame:
+def aggregate(items: pd.DataFrame, level: str, cols: list | None = None) -> pd.DataFrame:
+    """Items summed to ``level`` per origin, year, horizon and variant; the unallocated pseudo-items
+    count above unit level only (A28). ``cols``: the columns summed (default: actual and every
+    forecast present on all items)."""
     if level in ("unit_group", "unit") and "unallocated" in items:
         items = items[~items.unallocated.astype(bool)]
-    cols = ["actual"] + [c for c in ("predicted", "persistence", "persistence_growth", "persistence_capped")
-                         if c in items and items[c].notna().all()]
+    if cols is None:
+        cols = ["actual"] + [c for c in ("predicted", "persistence", "persistence_growth", "persistence_capped")
+                             if c in items and items[c].notna().all()]
     keys = ["origin", "year", "h", "variant"] + LEVEL_KEYS[level]
     return items.groupby(keys, dropna=False)[cols].sum().reset_index()
 

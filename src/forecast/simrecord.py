@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 
 from . import scores
-from .intake import THETA, cut_tables, platt_apply, platt_fit
+from .intake import THETA, aggregate, cut_tables, platt_apply, platt_fit
 
 LEVELS = ("unit_group", "municipality", "region")
-_KEYS = {"unit_group": ["skolenhetskod", "group"], "municipality": ["kommun_kod"], "region": []}
 FORECASTS = {"intake_model": "predicted", "simulation": "sim_predicted", "persistence": "persistence",
              "persistence_growth": "persistence_growth"}
 FLAG_FORECASTS = {"intake_model": "p_overcapacity", "simulation": "sim_p_raw",
@@ -140,11 +139,7 @@ def score(joined: pd.DataFrame, flag_forecasters: dict | None = None) -> dict:
     rather than emptying the comparison; no items, no rows}."""
     rows = []
     for level in LEVELS:
-        d = joined
-        if level == "unit_group" and "unallocated" in d:
-            d = d[~d.unallocated.astype(bool)]
-        cols = ["actual"] + list(FORECASTS.values())
-        agg = d.groupby(["origin"] + _KEYS[level], dropna=False)[cols].sum().reset_index()
+        agg = aggregate(joined, level, ["actual"] + list(FORECASTS.values()))
         for origin in [None] + sorted(agg.origin.unique()):
             a = agg if origin is None else agg[agg.origin == origin]
             for f, col in FORECASTS.items():
